@@ -1,0 +1,20 @@
+"""Analysis: pure numpy/scipy functions over the cache's arrays.
+
+Never imports Textual or torch.  Shapes and dtypes are documented on each
+function; nothing here keeps hidden state, so notebooks can call it directly.
+"""
+
+from .confusion import ConfusionPair, confusion_matrix, top_confusions, within_group_fraction
+from .hierarchy import Tree
+from .metrics import GroupMetrics, group_metrics, topk_accuracy
+
+__all__ = [
+    "ConfusionPair",
+    "GroupMetrics",
+    "Tree",
+    "confusion_matrix",
+    "group_metrics",
+    "top_confusions",
+    "topk_accuracy",
+    "within_group_fraction",
+]

@@ -1,0 +1,56 @@
+"""Confusion matrices and the pairs that dominate them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .hierarchy import Tree
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts; rows are true classes, columns predictions."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    if labels.shape != predicted.shape:
+        raise ValueError(f"labels {labels.shape} and predicted {predicted.shape} differ in shape")
+    flat = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes)
+
+
+@dataclass(frozen=True)
+class ConfusionPair:
+    """One off-diagonal cell: ``count`` samples of class ``true`` predicted as ``predicted``."""
+
+    true: int
+    predicted: int
+    count: int
+
+
+def top_confusions(matrix: np.ndarray, n: int = 10) -> list[ConfusionPair]:
+    """The ``n`` heaviest off-diagonal cells, heaviest first (ties by index)."""
+    off = np.array(matrix, dtype=np.int64, copy=True)
+    np.fill_diagonal(off, 0)
+    flat = off.ravel()
+    n = min(n, int(np.count_nonzero(flat)))
+    if n == 0:
+        return []
+    best = np.argpartition(-flat, n - 1)[:n]
+    best = best[np.lexsort((best, -flat[best]))]
+    size = matrix.shape[1]
+    return [ConfusionPair(int(i // size), int(i % size), int(flat[i])) for i in best]
+
+
+def within_group_fraction(matrix: np.ndarray, tree: Tree, depth: int = 1) -> float:
+    """Share of off-diagonal confusions whose two classes share their depth-``depth`` group.
+
+    With ``depth=1`` this is the paper's headline: how many confusions stay
+    inside the top-level groups.  Returns nan when there are no confusions.
+    """
+    group = tree.ancestor_at_depth(depth)
+    same = group[:, None] == group[None, :]
+    off = np.array(matrix, dtype=np.int64, copy=True)
+    np.fill_diagonal(off, 0)
+    total = off.sum()
+    return float(off[same].sum() / total) if total else float("nan")

@@ -1,0 +1,70 @@
+"""The names and constants of the cache format, version 1.
+
+Every HDF5 path the project uses is spelled here and nowhere else, so the
+reader, the writer and the README's "Cache format" section cannot drift apart.
+Other tools can read a cache with plain h5py by following these names.
+"""
+
+from __future__ import annotations
+
+FORMAT_NAME = "blocks-tui-cache"
+FORMAT_VERSION = 1
+PARTIAL_SUFFIX = ".partial"
+
+# Root attributes.
+ATTR_FORMAT = "format"
+ATTR_VERSION = "format_version"
+ATTR_PRODUCER = "producer"
+ATTR_CREATED = "created"
+ATTR_COMPLETE = "complete"
+ATTR_CONFIG = "config"
+ATTR_PROGRESS_DONE = "progress_done"
+ATTR_PROGRESS_TOTAL = "progress_total"
+ATTR_RESUME_HINT = "resume_hint"
+
+# Classes.
+CLASSES = "classes"
+CLASS_NAMES = "classes/names"
+CLASS_IDS = "classes/ids"
+ATTR_COUNT = "count"
+
+# Hierarchy: a tree over the classes, nodes in depth-first order.
+HIERARCHY = "hierarchy"
+NODE_NAMES = "hierarchy/names"
+NODE_PARENT = "hierarchy/parent"
+NODE_CLASS = "hierarchy/class_index"
+ATTR_SOURCE = "source"
+HIERARCHY_SOURCES = ("demo", "wordnet", "cifar100", "file", "seriation")
+
+# Samples.
+SAMPLES = "samples"
+SAMPLE_LABEL = "samples/label"
+SAMPLE_SOURCE = "samples/source"
+SAMPLE_THUMBNAIL = "samples/thumbnail"
+MIN_THUMBNAIL_SIDE = 48
+
+# Result sets: results/<name>/{topk_index, topk_prob, true_prob}.
+RESULTS = "results"
+TOPK_INDEX = "topk_index"
+TOPK_PROB = "topk_prob"
+TRUE_PROB = "true_prob"
+MIN_TOP_K = 5
+
+# Layer responses: layers/<name>/{class_mean, collective, maps}.
+LAYERS = "layers"
+CLASS_MEAN = "class_mean"
+COLLECTIVE = "collective"
+MAPS = "maps"
+ATTR_LAYER_NAME = "layer"
+ATTR_OUTPUT_SHAPE = "output_shape"
+ATTR_CELLS = "d"
+
+# What a synthetic data set planted; only tests and benchmarks read it.
+GROUND_TRUTH = "demo/ground_truth"
+ATTR_JSON = "json"
+
+# Storage: responses uncompressed in chunks of at most 1 MiB (fast random
+# reads); only thumbnails are gzip-compressed, where it pays off.
+MAX_CHUNK_BYTES = 1 << 20
+THUMBNAIL_GZIP_LEVEL = 4
+READ_CHUNK_CACHE_BYTES = 64 << 20
