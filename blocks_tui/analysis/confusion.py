@@ -33,11 +33,8 @@ def top_confusions(matrix: np.ndarray, n: int = 10) -> list[ConfusionPair]:
     off = np.array(matrix, dtype=np.int64, copy=True)
     np.fill_diagonal(off, 0)
     flat = off.ravel()
-    n = min(n, int(np.count_nonzero(flat)))
-    if n == 0:
-        return []
-    best = np.argpartition(-flat, n - 1)[:n]
-    best = best[np.lexsort((best, -flat[best]))]
+    cells = np.flatnonzero(flat)
+    best = cells[np.lexsort((cells, -flat[cells]))][:n]
     size = matrix.shape[1]
     return [ConfusionPair(int(i // size), int(i % size), int(flat[i])) for i in best]
 

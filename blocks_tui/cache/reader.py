@@ -201,7 +201,7 @@ class Cache:
                     DatasetInfo(
                         path=name,
                         shape=tuple(obj.shape),
-                        dtype=str(obj.dtype) if obj.dtype.kind != "O" else "utf-8 string",
+                        dtype=str(obj.dtype) if obj.dtype.kind != "O" else "str",
                         nbytes=int(obj.size * obj.dtype.itemsize),
                         stored_bytes=int(obj.id.get_storage_size()),
                         compression=obj.compression,

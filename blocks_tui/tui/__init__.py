@@ -1,0 +1,1 @@
+"""The Textual viewer (``blocks-tui view``).  Textual only: never imports torch."""

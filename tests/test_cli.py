@@ -1,0 +1,126 @@
+"""The command line: output without a TTY, exit codes, one-line errors, no torch on the viewer path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from blocks_tui.cli import main
+from conftest import write_tiny_cache
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own exits (usage errors, --help)
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary_prints_accuracy_groups_and_pairs(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["summary", str(tiny_cache)], capsys)
+    assert code == 0, err
+    assert "accuracy per result set" in out and "grayscale" in out
+    assert "group metrics on 'original'" in out and "vehicles" in out
+    assert "top confusions" in out
+
+
+def test_summary_json_matches_the_analysis(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["summary", str(tiny_cache), "--json", "--result", "grayscale", "--top", "3"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["result"] == "grayscale" and data["samples"] == 20 and data["classes"] == 5
+    assert [a["name"] for a in data["accuracy"]] == ["grayscale", "original"]
+    assert [n["name"] for n in data["nodes"]][:3] == ["all", "animals", "cat"]
+    assert len(data["pairs"]) <= 3
+    root = data["nodes"][0]
+    assert root["precision"] == root["recall"] == 1.0  # every prediction is some class
+
+
+def test_info_lists_sections_and_config(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["info", str(tiny_cache)], capsys)
+    assert code == 0
+    for text in ("samples/thumbnail", "gzip", "stage1 (8 ch, 2×2)", '"model": "tiny"', "grayscale, original"):
+        assert text in out
+
+
+def test_bare_names_resolve_in_the_cache_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tiny_cache(tmp_path / "envdir" / "tiny.h5")
+    write_tiny_cache(tmp_path / "flagdir" / "tiny.h5")
+    monkeypatch.setenv("BLOCKS_CACHE_DIR", str(tmp_path / "envdir"))
+    code, out, _ = run_cli(["summary", "tiny", "--json"], capsys)
+    assert code == 0 and json.loads(out)["cache"] == str(tmp_path / "envdir" / "tiny.h5")
+    code, out, _ = run_cli(["summary", "tiny", "--json", "--cache-dir", str(tmp_path / "flagdir")], capsys)
+    assert code == 0 and json.loads(out)["cache"] == str(tmp_path / "flagdir" / "tiny.h5")
+    monkeypatch.delenv("BLOCKS_CACHE_DIR")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["info"], capsys)  # default: ./cache/demo.h5
+    assert code == 1 and err == f"blocks-tui: error: {Path('cache') / 'demo.h5'}: no such file\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["summary", "{dir}/missing.h5"], "{dir}/missing.h5: no such file"),
+        (["info", "{dir}/garbage.h5"], "{dir}/garbage.h5: not an HDF5 file (4 bytes); blocks-tui caches are HDF5"),
+    ],
+)
+def test_failures_are_one_line_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    (tmp_path / "garbage.h5").write_text("junk")
+    code, out, err = run_cli([a.format(dir=tmp_path) for a in args], capsys)
+    assert code == 1 and out == ""
+    assert err == f"blocks-tui: error: {message.format(dir=tmp_path)}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["summary", "--depth", "x"], ["frobnicate"], [], ["summary", "--top", "-1", "{cache}"],
+     ["summary", "--result", "rot90", "{cache}"]],
+)
+def test_usage_errors_exit_2_with_one_line(
+    tiny_cache: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run_cli([a.format(cache=tiny_cache) for a in args], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("demo", "info", "summary"):
+        code, out, _ = run_cli([command, "--help"], capsys)
+        assert code == 0 and "--cache-dir" in out
+
+
+def test_viewer_path_never_imports_torch(tiny_cache: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, io, contextlib
+        import blocks_tui, blocks_tui.cache, blocks_tui.analysis, blocks_tui.tui, blocks_tui.cli
+        from blocks_tui.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["info", {str(tiny_cache)!r}]) == 0
+            assert main(["summary", {str(tiny_cache)!r}, "--json"]) == 0
+        print(sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_console_script_runs_without_a_tty(tiny_cache: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "blocks_tui", "summary", str(tiny_cache), "--depth", "1"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "animals" in done.stdout and "\x1b[" not in done.stdout  # no escape codes into a pipe
