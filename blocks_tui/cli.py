@@ -119,6 +119,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_summary(args)
 
 
+def cmd_bench_open(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .cache.bench import bench_open
+
+    if args.samples < 1 or args.classes < 2:
+        raise UsageError("--samples must be at least 1 and --classes at least 2")
+    path = Path(args.path) if args.path else cache_dir(args) / f"bench-{args.samples}x{args.classes}.h5"
+    console = Console()
+    if not path.exists():
+        console.print(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once...")
+    r = bench_open(path, args.samples, args.classes)
+    console.print(
+        f"cache: {r.samples:,} samples, {r.classes:,} classes, {r.file_bytes / 2**20:.0f} MiB on disk\n"
+        f"open_cache + first lookup: {1000 * r.open_seconds:8.1f} ms, RSS +{r.open_rss_bytes / 2**10:.0f} KiB\n"
+        f"baseline, h5py read all:   {1000 * r.read_all_seconds:8.1f} ms, {r.read_all_bytes / 2**20:.0f} MiB of arrays\n"
+        f"ratio: opening is {r.speedup:.0f}x faster than reading everything"
+    )
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -162,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--top", type=int, default=10, metavar="N", help="number of confusion pairs (default: 10)")
     summary.add_argument("--json", action="store_true", help="print the same content as JSON")
     summary.set_defaults(func=cmd_summary)
+    bench = sub.add_parser("bench", help="measure how fast blocks-tui is on this machine",
+                           description="Benchmarks, each against a baseline measured in the same run.")
+    bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
+    bench_sub.required = True
+    bench_open = bench_sub.add_parser(
+        "open", parents=[common], help="open a large cache lazily vs. reading it all with h5py",
+        description="Write (once) a synthetic cache of ImageNet size and time opening it against reading "
+        "every dataset with plain h5py.",
+    )
+    bench_open.add_argument("--samples", type=int, default=50_000, help="samples (default: 50000)")
+    bench_open.add_argument("--classes", type=int, default=1000, help="classes (default: 1000)")
+    bench_open.add_argument("--path", metavar="FILE", help="where to keep the synthetic cache")
+    bench_open.set_defaults(func=cmd_bench_open)
     return parser
 
 

@@ -124,3 +124,12 @@ def test_console_script_runs_without_a_tty(tiny_cache: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "animals" in done.stdout and "\x1b[" not in done.stdout  # no escape codes into a pipe
+
+
+def test_bench_open_reports_a_ratio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["bench", "open", "--samples", "300", "--classes", "20",
+                              "--path", str(tmp_path / "b.h5")], capsys)
+    assert code == 0, err
+    assert "300 samples, 20 classes" in out and "baseline, h5py read all" in out and "x faster" in out
+    code, _, err = run_cli(["bench", "open", "--classes", "1"], capsys)
+    assert code == 2 and "--classes at least 2" in err
