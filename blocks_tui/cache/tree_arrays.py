@@ -60,3 +60,55 @@ def tree_arrays_problem(parent: np.ndarray, class_index: np.ndarray, n_classes: 
         cls = int(np.flatnonzero(counts != 1)[0])
         return f"class {cls} appears {int(counts[cls])} times among the hierarchy leaves, expected once"
     return None
+
+
+def preorder_arrays(
+    root: str,
+    children: dict[str, list[str]],
+    class_of: dict[str, int],
+    name_of: dict[str, str] | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Flatten a tree given as child lists into the stored arrays.
+
+    ``children`` maps node keys to child keys (in display order), ``class_of``
+    maps leaf keys to class indices, ``name_of`` maps keys to display names
+    (default: the key).  Returns ``(names, parent, class_index)`` in
+    depth-first pre-order, ready for ``CacheWriter.write_hierarchy``.
+    """
+    names: list[str] = []
+    parent: list[int] = []
+    class_index: list[int] = []
+    stack: list[tuple[str, int]] = [(root, -1)]
+    while stack:
+        key, up = stack.pop()
+        node = len(names)
+        names.append(name_of.get(key, key) if name_of else key)
+        parent.append(up)
+        class_index.append(class_of.get(key, -1) if not children.get(key) else -1)
+        stack.extend((child, node) for child in reversed(children.get(key, [])))
+    return names, np.asarray(parent, dtype=np.int32), np.asarray(class_index, dtype=np.int32)
+
+
+def contract_single_child_chains(root: str, children: dict[str, list[str]]) -> tuple[str, dict[str, list[str]]]:
+    """Drop internal nodes with exactly one child, as the paper does.
+
+    A chain ``a → b → c`` becomes ``a → c``: the node that remains is the one
+    where the tree branches (or the leaf), so every level shown carries
+    information.  A root with one child is replaced by that child.
+    """
+
+    def skip(node: str) -> str:
+        while len(children.get(node, [])) == 1:
+            node = children[node][0]
+        return node
+
+    new_root = skip(root)
+    out: dict[str, list[str]] = {}
+    stack = [new_root]
+    while stack:
+        node = stack.pop()
+        kids = [skip(child) for child in children.get(node, [])]
+        if kids:
+            out[node] = kids
+            stack.extend(kids)
+    return new_root, out
