@@ -187,3 +187,48 @@ def test_writer_rejects_a_tree_out_of_preorder(tmp_path: Path) -> None:
 def test_config_is_json(tiny_cache: Path) -> None:
     with h5py.File(tiny_cache, "r") as f:
         assert json.loads(f.attrs["config"])["model"] == "tiny"
+
+
+def test_streamed_rows_equal_whole_arrays_and_skipped_inputs_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    labels = np.array([0, 1, 1, 0, 1])
+    thumbs = rng.integers(0, 255, (5, 48, 40, 3), dtype=np.uint8)
+    collective = rng.random((5, 4)).astype(np.float16)
+    topk = np.tile(np.array([[0, 1, 0, 1, 0]]), (5, 1))
+    with CacheWriter(tmp_path / "s.h5", config={}) as w:
+        w.write_classes(["a", "b"])
+        w.write_hierarchy(["r", "a", "b"], np.array([-1, 0, 0]), np.array([-1, 0, 1]), source="file")
+        w.begin_samples(labels, [f"f{i}" for i in range(5)], (48, 40, 3))
+        w.begin_result_set("original", 5, {"epoch": 3})
+        w.begin_layer("conv", 4, 1, (1, 4, 8, 8), with_maps=True)
+        for start in (0, 3):  # two blocks of rows, as an extraction merges its parts
+            rows = slice(start, min(start + 3, 5))
+            w.write_thumbnails(start, thumbs[rows])
+            w.write_result_rows("original", start, topk[rows], np.full(topk[rows].shape, 0.2), np.full(len(labels[rows]), 0.2))
+            w.write_layer_rows("conv", start, collective[rows], collective[rows].reshape(-1, 4, 1, 1))
+        w.write_class_mean("conv", np.ones((2, 4, 1, 1)))
+        w.write_skipped(["bad.jpg", "notes.txt"], ["unreadable", "not an image"])
+    with open_cache(tmp_path / "s.h5") as cache:
+        np.testing.assert_array_equal(cache.thumbnails(slice(None)), thumbs)
+        np.testing.assert_array_equal(cache.result("original").topk_index, topk)
+        np.testing.assert_array_equal(cache.layer("conv").collective(), collective)
+        np.testing.assert_array_equal(cache.layer("conv").maps()[:, :, 0, 0], collective)
+        assert cache.result("original").attrs == {"epoch": 3}
+        assert cache.skipped == [("bad.jpg", "unreadable"), ("notes.txt", "not an image")]
+
+
+def test_append_result_set_is_atomic_and_refuses_duplicates(tiny_cache: Path) -> None:
+    from blocks_tui.cache.writer import append_result_set
+
+    n = 20
+    top = np.tile(np.arange(5), (n, 1))
+    append_result_set(tiny_cache, "epoch-3", top, np.full((n, 5), 0.2), np.full(n, 0.2), {"checkpoint": "e3.pt"})
+    with open_cache(tiny_cache) as cache:
+        assert cache.result_names == ["epoch-3", "grayscale", "original"]
+        assert cache.result("epoch-3").attrs == {"checkpoint": "e3.pt"}
+    before = tiny_cache.read_bytes()
+    with pytest.raises(ValueError, match="exists already"):
+        append_result_set(tiny_cache, "epoch-3", top, np.full((n, 5), 0.2), np.full(n, 0.2))
+    with pytest.raises(ValueError, match=r"must be \(20, k >= 5\)"):
+        append_result_set(tiny_cache, "short", top[:3], np.full((3, 5), 0.2), np.full(3, 0.2))
+    assert tiny_cache.read_bytes() == before and not partial_path(tiny_cache).exists()

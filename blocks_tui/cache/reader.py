@@ -157,6 +157,13 @@ class Cache:
         """Source path or id of every sample."""
         return _strings(self._file[s.SAMPLE_SOURCE])
 
+    @cached_property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Inputs the producer skipped (unreadable, not an image), with the reason."""
+        if s.SKIPPED not in self._file:
+            return []
+        return list(zip(_strings(self._file[s.SKIPPED_SOURCE]), _strings(self._file[s.SKIPPED_REASON])))
+
     def thumbnails(self, samples: np.ndarray | slice) -> np.ndarray:
         """(n, H, W, 3) uint8 thumbnails of the given samples, in the given order."""
         return _read_rows(self._file[s.SAMPLE_THUMBNAIL], samples)
@@ -331,6 +338,12 @@ def _validate(path: Path, file: h5py.File) -> None:
     labels = file[s.SAMPLE_LABEL][()]
     if n and (labels.min() < 0 or labels.max() >= n_classes):
         raise CacheError(f"{path}: '{s.SAMPLE_LABEL}' holds labels outside [0, {n_classes})")
+
+    if s.SKIPPED in file:
+        for name in (s.SKIPPED_SOURCE, s.SKIPPED_REASON):
+            if name not in file:
+                raise CacheError(f"{path}: missing dataset '{name}'")
+        _expect_rows(path, file, s.SKIPPED_REASON, _length(file, s.SKIPPED_SOURCE), "skipped inputs")
 
     if not len(file[s.RESULTS]):
         raise CacheError(f"{path}: no result sets under '{s.RESULTS}'")

@@ -43,6 +43,11 @@ SAMPLE_SOURCE = "samples/source"
 SAMPLE_THUMBNAIL = "samples/thumbnail"
 MIN_THUMBNAIL_SIDE = 48
 
+# Inputs that were skipped (unreadable, not an image), with the reason.
+SKIPPED = "skipped"
+SKIPPED_SOURCE = "skipped/source"
+SKIPPED_REASON = "skipped/reason"
+
 # Result sets: results/<name>/{topk_index, topk_prob, true_prob}.
 RESULTS = "results"
 TOPK_INDEX = "topk_index"

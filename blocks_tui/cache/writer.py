@@ -127,32 +127,56 @@ class CacheWriter:
 
     def write_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnails: np.ndarray) -> None:
         """Store true labels, source paths or ids, and (N, H, W, 3) uint8 thumbnails."""
+        thumbnails = np.asarray(thumbnails)
+        if len(thumbnails) != len(labels):
+            raise ValueError(f"labels ({len(labels)}) and thumbnails ({len(thumbnails)}) differ in length")
+        self.begin_samples(labels, sources, thumbnails.shape[1:])
+        self.write_thumbnails(0, thumbnails)
+
+    def begin_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnail_shape: Sequence[int]) -> None:
+        """Store labels and sources and make room for thumbnails, written later in rows."""
         if self._n_classes is None:
             raise ValueError("write_classes must come before write_samples")
         labels = np.asarray(labels, dtype=np.int32)
-        thumbnails = np.asarray(thumbnails)
         n = len(labels)
-        if len(sources) != n or len(thumbnails) != n:
-            raise ValueError(f"labels ({n}), sources ({len(sources)}) and thumbnails ({len(thumbnails)}) differ in length")
-        if thumbnails.dtype != np.uint8 or thumbnails.ndim != 4 or thumbnails.shape[3] != 3:
-            raise ValueError(f"thumbnails must be (N, H, W, 3) uint8, got {thumbnails.shape} {thumbnails.dtype}")
-        if max(thumbnails.shape[1:3]) < s.MIN_THUMBNAIL_SIDE:
+        shape = tuple(int(v) for v in thumbnail_shape)
+        if len(sources) != n:
+            raise ValueError(f"labels ({n}) and sources ({len(sources)}) differ in length")
+        if len(shape) != 3 or shape[2] != 3:
+            raise ValueError(f"thumbnails must be (N, H, W, 3) uint8, got (N, {shape})")
+        if max(shape[:2]) < s.MIN_THUMBNAIL_SIDE:
             raise ValueError(f"thumbnails must be at least {s.MIN_THUMBNAIL_SIDE} px on the long side")
         if n and (labels.min() < 0 or labels.max() >= self._n_classes):
             raise ValueError(f"labels must lie in [0, {self._n_classes})")
         group = self._file.require_group(s.SAMPLES)
         group.create_dataset("label", data=labels)
         group.create_dataset("source", data=list(sources), dtype=_STR)
-        row_bytes = int(np.prod(thumbnails.shape[1:]))
         group.create_dataset(
             "thumbnail",
-            data=thumbnails,
-            chunks=(_rows_per_chunk(row_bytes, max(n, 1), 256 << 10),) + thumbnails.shape[1:],
+            shape=(n,) + shape,
+            dtype=np.uint8,
+            chunks=(_rows_per_chunk(int(np.prod(shape)), max(n, 1), 256 << 10),) + shape,
             compression="gzip",
             compression_opts=s.THUMBNAIL_GZIP_LEVEL,
             shuffle=True,
         )
         self._n_samples = n
+
+    def write_thumbnails(self, start: int, thumbnails: np.ndarray) -> None:
+        """Fill thumbnail rows ``start .. start + len(thumbnails)``."""
+        self._require_samples()
+        thumbnails = np.asarray(thumbnails)
+        if thumbnails.dtype != np.uint8:
+            raise ValueError(f"thumbnails must be uint8, got {thumbnails.dtype}")
+        self._file[s.SAMPLE_THUMBNAIL][start : start + len(thumbnails)] = thumbnails
+
+    def write_skipped(self, sources: Sequence[str], reasons: Sequence[str]) -> None:
+        """Record the inputs that were skipped (unreadable, not an image) and why."""
+        if len(sources) != len(reasons):
+            raise ValueError(f"sources ({len(sources)}) and reasons ({len(reasons)}) differ in length")
+        group = self._file.require_group(s.SKIPPED)
+        group.create_dataset("source", data=list(sources), dtype=_STR)
+        group.create_dataset("reason", data=list(reasons), dtype=_STR)
 
     def write_result_set(
         self,
@@ -163,24 +187,44 @@ class CacheWriter:
         attrs: Mapping[str, AttrValue] | None = None,
     ) -> None:
         """Store one result set: top-k classes and probabilities per sample."""
+        topk_index = np.asarray(topk_index)
+        if topk_index.ndim != 2:
+            raise ValueError(f"topk_index must be (N, k), got {topk_index.shape}")
+        self.begin_result_set(name, topk_index.shape[1], attrs)
+        self.write_result_rows(name, 0, topk_index, topk_prob, true_prob, whole=True)
+
+    def begin_result_set(self, name: str, k: int, attrs: Mapping[str, AttrValue] | None = None) -> None:
+        """Make room for a result set of top-``k`` predictions, written later in rows."""
         n = self._require_samples()
-        topk_index = np.asarray(topk_index, dtype=np.int32)
-        topk_prob = np.asarray(topk_prob, dtype=np.float32)
-        true_prob = np.asarray(true_prob, dtype=np.float32)
         if "/" in name or not name:
             raise ValueError(f"result set name must be non-empty and without '/', got {name!r}")
-        if topk_index.shape != topk_prob.shape or topk_index.ndim != 2:
-            raise ValueError(f"topk_index {topk_index.shape} and topk_prob {topk_prob.shape} must be equal (N, k)")
-        if topk_index.shape[0] != n or true_prob.shape != (n,):
-            raise ValueError(f"result set {name!r} must have {n} rows")
-        if topk_index.shape[1] < s.MIN_TOP_K:
-            raise ValueError(f"result sets need k >= {s.MIN_TOP_K}, got {topk_index.shape[1]}")
+        if k < s.MIN_TOP_K:
+            raise ValueError(f"result sets need k >= {s.MIN_TOP_K}, got {k}")
         group = self._file[s.RESULTS].create_group(name)
         for key, value in (attrs or {}).items():
             group.attrs[key] = value
-        group.create_dataset(s.TOPK_INDEX, data=topk_index)
-        group.create_dataset(s.TOPK_PROB, data=topk_prob)
-        group.create_dataset(s.TRUE_PROB, data=true_prob)
+        group.create_dataset(s.TOPK_INDEX, shape=(n, k), dtype=np.int32)
+        group.create_dataset(s.TOPK_PROB, shape=(n, k), dtype=np.float32)
+        group.create_dataset(s.TRUE_PROB, shape=(n,), dtype=np.float32)
+
+    def write_result_rows(
+        self, name: str, start: int, topk_index: np.ndarray, topk_prob: np.ndarray, true_prob: np.ndarray,
+        whole: bool = False,
+    ) -> None:
+        """Fill rows ``start ..`` of result set ``name`` (``whole``: all of them, checked)."""
+        group = self._file[s.RESULTS][name]
+        n, k = group[s.TOPK_INDEX].shape
+        topk_index = np.asarray(topk_index, dtype=np.int32)
+        topk_prob = np.asarray(topk_prob, dtype=np.float32)
+        true_prob = np.asarray(true_prob, dtype=np.float32)
+        rows = len(topk_index)
+        if topk_index.shape != topk_prob.shape or topk_index.shape[1:] != (k,):
+            raise ValueError(f"topk_index {topk_index.shape} and topk_prob {topk_prob.shape} must be equal (rows, {k})")
+        if true_prob.shape != (rows,) or start + rows > n or (whole and rows != n):
+            raise ValueError(f"result set {name!r} must have {n} rows")
+        group[s.TOPK_INDEX][start : start + rows] = topk_index
+        group[s.TOPK_PROB][start : start + rows] = topk_prob
+        group[s.TRUE_PROB][start : start + rows] = true_prob
 
     def write_layer(
         self,
@@ -196,38 +240,66 @@ class CacheWriter:
         (samples, channels): each channel's d×d cells summed, the paper's
         f_N(x).  ``maps`` are the optional per-sample (samples, channels, d, d).
         """
-        n = self._require_samples()
         class_mean = np.asarray(class_mean, dtype=np.float32)
-        collective = np.asarray(collective, dtype=np.float16)
         if class_mean.ndim != 4 or class_mean.shape[2] != class_mean.shape[3]:
             raise ValueError(f"class_mean must be (classes, channels, d, d), got {class_mean.shape}")
-        n_classes, channels, d, _ = class_mean.shape
-        if n_classes != self._n_classes:
-            raise ValueError(f"class_mean has {n_classes} classes, the cache has {self._n_classes}")
+        _, channels, d, _ = class_mean.shape
+        n = self._require_samples()
+        collective = np.asarray(collective)
         if collective.shape != (n, channels):
             raise ValueError(f"collective must be ({n}, {channels}), got {collective.shape}")
+        self.begin_layer(name, channels, d, output_shape, with_maps=maps is not None)
+        self.write_class_mean(name, class_mean)
+        self.write_layer_rows(name, 0, collective, maps)
+
+    def begin_layer(self, name: str, channels: int, d: int, output_shape: Sequence[int], with_maps: bool = False) -> None:
+        """Make room for one layer's responses, written later in rows."""
+        n = self._require_samples()
         if "/" in name or not name:
             raise ValueError(f"layer name must be non-empty and without '/', got {name!r}")
+        assert self._n_classes is not None
         group = self._file[s.LAYERS].create_group(name)
         group.attrs[s.ATTR_LAYER_NAME] = name
         group.attrs[s.ATTR_OUTPUT_SHAPE] = np.asarray(output_shape, dtype=np.int64)
         group.attrs[s.ATTR_CELLS] = d
+        cells = channels * d * d
         group.create_dataset(
-            s.CLASS_MEAN, data=class_mean,
-            chunks=(_rows_per_chunk(class_mean[0].nbytes, n_classes),) + class_mean.shape[1:],
+            s.CLASS_MEAN, shape=(self._n_classes, channels, d, d), dtype=np.float32,
+            chunks=(_rows_per_chunk(cells * 4, self._n_classes), channels, d, d),
         )
         group.create_dataset(
-            s.COLLECTIVE, data=collective,
-            chunks=(_rows_per_chunk(collective.itemsize * channels, max(n, 1)), channels),
+            s.COLLECTIVE, shape=(n, channels), dtype=np.float16,
+            chunks=(_rows_per_chunk(channels * 2, max(n, 1)), channels),
         )
+        if with_maps:
+            group.create_dataset(
+                s.MAPS, shape=(n, channels, d, d), dtype=np.float16,
+                chunks=(_rows_per_chunk(cells * 2, max(n, 1)), channels, d, d),
+            )
+
+    def write_class_mean(self, name: str, class_mean: np.ndarray) -> None:
+        """Store the (classes, channels, d, d) per-class mean responses of a layer."""
+        dataset = self._file[s.LAYERS][name][s.CLASS_MEAN]
+        class_mean = np.asarray(class_mean, dtype=np.float32)
+        if class_mean.shape != dataset.shape:
+            raise ValueError(f"class_mean must be {dataset.shape}, got {class_mean.shape}")
+        dataset[...] = class_mean
+
+    def write_layer_rows(self, name: str, start: int, collective: np.ndarray, maps: np.ndarray | None = None) -> None:
+        """Fill per-sample rows ``start ..`` of a layer (collective responses and maps)."""
+        group = self._file[s.LAYERS][name]
+        collective = np.asarray(collective, dtype=np.float16)
+        rows = len(collective)
+        if collective.shape[1:] != group[s.COLLECTIVE].shape[1:] or start + rows > group[s.COLLECTIVE].shape[0]:
+            raise ValueError(f"collective rows {collective.shape} do not fit {group[s.COLLECTIVE].shape} at {start}")
+        group[s.COLLECTIVE][start : start + rows] = collective
+        if (maps is None) != (s.MAPS not in group):
+            raise ValueError(f"layer {name!r} was begun {'with' if s.MAPS in group else 'without'} maps")
         if maps is not None:
             maps = np.asarray(maps, dtype=np.float16)
-            if maps.shape != (n, channels, d, d):
-                raise ValueError(f"maps must be ({n}, {channels}, {d}, {d}), got {maps.shape}")
-            group.create_dataset(
-                s.MAPS, data=maps,
-                chunks=(_rows_per_chunk(maps[0].nbytes, max(n, 1)),) + maps.shape[1:],
-            )
+            if maps.shape != (rows,) + group[s.MAPS].shape[1:]:
+                raise ValueError(f"maps must be {(rows,) + group[s.MAPS].shape[1:]}, got {maps.shape}")
+            group[s.MAPS][start : start + rows] = maps
 
     def write_ground_truth(self, ground_truth: Mapping[str, Any]) -> None:
         """Record what a synthetic data set planted (read only by tests and benchmarks)."""
@@ -256,3 +328,45 @@ class CacheWriter:
         self._file.close()
         commit_file(self.partial, self.path)
         return self.path
+
+
+def append_result_set(
+    path: Path,
+    name: str,
+    topk_index: np.ndarray,
+    topk_prob: np.ndarray,
+    true_prob: np.ndarray,
+    attrs: Mapping[str, AttrValue] | None = None,
+    replace: bool = False,
+) -> None:
+    """Add a result set to a finished cache, atomically (copy, add, fsync, rename).
+
+    This is how ``extract --checkpoint ... --result-name epoch-3`` grows one
+    cache across checkpoints.  The original stays untouched until the rename.
+    """
+    import shutil
+
+    path = Path(path)
+    partial = partial_path(path)
+    shutil.copyfile(path, partial)
+    try:
+        with h5py.File(partial, "a") as f:
+            results = f[s.RESULTS]
+            if name in results:
+                if not replace:
+                    raise ValueError(f"result set {name!r} exists already")
+                del results[name]
+            n = f[s.SAMPLE_LABEL].shape[0]
+            topk_index = np.asarray(topk_index, dtype=np.int32)
+            if topk_index.ndim != 2 or topk_index.shape[0] != n or topk_index.shape[1] < s.MIN_TOP_K:
+                raise ValueError(f"result set {name!r} must be ({n}, k >= {s.MIN_TOP_K}), got {topk_index.shape}")
+            group = results.create_group(name)
+            for key, value in (attrs or {}).items():
+                group.attrs[key] = value
+            group.create_dataset(s.TOPK_INDEX, data=topk_index)
+            group.create_dataset(s.TOPK_PROB, data=np.asarray(topk_prob, dtype=np.float32).reshape(topk_index.shape))
+            group.create_dataset(s.TRUE_PROB, data=np.asarray(true_prob, dtype=np.float32).reshape(n))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    commit_file(partial, path)

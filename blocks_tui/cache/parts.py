@@ -1,0 +1,153 @@
+"""Part files: how an extraction survives SIGKILL and splits across shards.
+
+An extraction processes its samples in fixed blocks ("parts").  Each finished
+part is written to its own small HDF5 file in ``NAME.h5.parts/`` through a
+temp name, fsync and rename, so a kill at any moment loses at most the part
+in flight and never damages a finished one.  Resuming skips the parts on
+disk.  Shards (``--shard i/n``) write disjoint parts into the same folder,
+and merging reads them in order into one cache, so a sharded run equals a
+single-process run.  A ``run.json`` manifest records what the parts are of,
+so a resume with different options is refused instead of mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import h5py
+import numpy as np
+
+from ..atomic import atomic_write_bytes, commit_file
+from ..errors import CacheError
+
+MANIFEST = "run.json"
+_PART = re.compile(r"^part-(\d{9})\.h5$")
+_STR = h5py.string_dtype("utf-8")
+
+
+def parts_folder(final: Path) -> Path:
+    """Where the parts of the cache ``final`` live."""
+    return final.with_name(final.name + ".parts")
+
+
+@dataclass
+class LayerPart:
+    """One layer's share of a part: per-sample responses and per-class sums."""
+
+    collective: np.ndarray  # (n, channels) float16
+    class_rows: np.ndarray  # (r,) int64 classes present among the part's good samples
+    class_sum: np.ndarray  # (r, channels, d, d) float64
+    class_count: np.ndarray  # (r,) int64
+    maps: np.ndarray | None = None  # (n, channels, d, d) float16
+
+
+@dataclass
+class Part:
+    """Everything one block of samples contributes to the cache."""
+
+    number: int
+    index: np.ndarray  # (n,) int64 positions in the run's sample order
+    ok: np.ndarray  # (n,) bool: the image loaded
+    reason: list[str]  # (n,) why not, "" when ok
+    thumbnail: np.ndarray  # (n, H, W, 3) uint8
+    results: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # name -> (topk_index, topk_prob, true_prob)
+    layers: dict[str, LayerPart] = field(default_factory=dict)
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    """Create the folder and record what its parts are of; refuse a different run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = read_manifest(folder)
+    if existing is not None and existing != json.loads(json.dumps(dict(manifest))):
+        changed = sorted(k for k in set(existing) | set(manifest) if existing.get(k) != manifest.get(k))
+        raise CacheError(
+            f"{folder}: holds parts of a different run (differs in {', '.join(changed[:4])}); "
+            "rerun with the same options, or delete the folder to start over"
+        )
+    if existing is None:
+        atomic_write_bytes(folder / MANIFEST, json.dumps(dict(manifest), sort_keys=True).encode())
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when there is none yet."""
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise CacheError(f"{folder / MANIFEST}: damaged manifest ({exc}); delete the folder to start over") from None
+
+
+def finished_parts(folder: Path) -> set[int]:
+    """Numbers of the parts already on disk (temp files of a killed write don't count)."""
+    if not folder.is_dir():
+        return set()
+    return {int(m.group(1)) for p in folder.iterdir() if (m := _PART.match(p.name))}
+
+
+def part_path(folder: Path, number: int) -> Path:
+    return folder / f"part-{number:09d}.h5"
+
+
+def write_part(folder: Path, part: Part) -> Path:
+    """Write one part atomically: temp file, fsync, rename."""
+    final = part_path(folder, part.number)
+    tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["number"] = part.number
+        f["index"] = part.index.astype(np.int64)
+        f["ok"] = part.ok.astype(bool)
+        f.create_dataset("reason", data=part.reason, dtype=_STR)
+        f.create_dataset("thumbnail", data=part.thumbnail, compression="gzip", compression_opts=4, shuffle=True)
+        for name, (topk_index, topk_prob, true_prob) in part.results.items():
+            g = f.create_group(f"results/{name}")
+            g["topk_index"] = topk_index.astype(np.int32)
+            g["topk_prob"] = topk_prob.astype(np.float32)
+            g["true_prob"] = true_prob.astype(np.float32)
+        for name, layer in part.layers.items():
+            g = f.create_group("layers").create_group(name) if "layers" not in f else f["layers"].create_group(name)
+            g["collective"] = layer.collective.astype(np.float16)
+            g["class_rows"] = layer.class_rows.astype(np.int64)
+            g["class_sum"] = layer.class_sum.astype(np.float64)
+            g["class_count"] = layer.class_count.astype(np.int64)
+            if layer.maps is not None:
+                g["maps"] = layer.maps.astype(np.float16)
+    commit_file(tmp, final)
+    return final
+
+
+def read_part(folder: Path, number: int) -> Part:
+    """Read a finished part back; a damaged one raises CacheError naming it."""
+    path = part_path(folder, number)
+    try:
+        with h5py.File(path, "r") as f:
+            results = {
+                name: (g["topk_index"][()], g["topk_prob"][()], g["true_prob"][()])
+                for name, g in f["results"].items()
+            }
+            layers = {
+                name: LayerPart(
+                    collective=g["collective"][()],
+                    class_rows=g["class_rows"][()],
+                    class_sum=g["class_sum"][()],
+                    class_count=g["class_count"][()],
+                    maps=g["maps"][()] if "maps" in g else None,
+                )
+                for name, g in (f["layers"].items() if "layers" in f else [])
+            }
+            return Part(
+                number=number,
+                index=f["index"][()],
+                ok=f["ok"][()],
+                reason=list(f["reason"].asstr()[()]),
+                thumbnail=f["thumbnail"][()],
+                results=results,
+                layers=layers,
+            )
+    except (OSError, KeyError) as exc:
+        raise CacheError(f"{path}: damaged part ({exc}); delete it and resume to redo it") from None
