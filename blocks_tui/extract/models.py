@@ -1,0 +1,213 @@
+"""Loading the classifier to extract from: torchvision's registry, a checkpoint, or your own factory.
+
+Every way a model can fail to load (an unknown name, weights that are not on
+the machine, a checkpoint whose keys don't match) becomes one
+:class:`~blocks_tui.errors.UsageError` line that says what to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.transforms import v2 as T
+
+from ..errors import UsageError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """How images become tensors; recorded in the cache's configuration."""
+
+    resize: int = 256
+    crop: int = 224
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    interpolation: str = "bilinear"
+
+    def build(self) -> Callable[[Any], torch.Tensor]:
+        mode = T.InterpolationMode(self.interpolation)
+        return T.Compose([
+            T.ToImage(),
+            T.Resize(self.resize, interpolation=mode, antialias=True),
+            T.CenterCrop(self.crop),
+            T.ToDtype(torch.float32, scale=True),
+            T.Normalize(self.mean, self.std),
+        ])
+
+    def as_config(self) -> dict[str, Any]:
+        return {"resize": self.resize, "crop": self.crop, "mean": list(self.mean), "std": list(self.std),
+                "interpolation": self.interpolation}
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with what the cache records about it."""
+
+    model: nn.Module
+    name: str
+    weights: str  # "none", or the weights enum's full name
+    checkpoint: str | None
+    num_classes: int
+    class_names: list[str] | None  # from the weights' metadata, when present
+    transform: TransformSpec
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def classification_models() -> list[str]:
+    """Names of torchvision's image classifiers."""
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def _weights_for(name: str, weights: str) -> Any:
+    if weights.lower() == "none":
+        return None
+    try:
+        enum = torchvision.models.get_model_weights(name)
+    except (ValueError, KeyError):
+        raise UsageError(f"model {name!r} has no published weights; use --weights none") from None
+    if weights == "DEFAULT":
+        return enum.DEFAULT
+    key = weights.split(".")[-1]
+    if key not in enum.__members__:
+        raise UsageError(f"unknown weights {weights!r} for {name}; choose DEFAULT, none or {', '.join(enum.__members__)}")
+    return enum[key]
+
+
+def _require_local_weights(weights: Any, download: bool) -> None:
+    """Refuse to download weights unless ``--download`` says so."""
+    if weights is None or download:
+        return
+    filename = Path(weights.url).name
+    local = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    if not local.exists():
+        raise UsageError(f"weights {weights} are not in {local.parent}; pass --download to fetch {filename}")
+
+
+def _import_factory(spec: str) -> Callable[..., nn.Module]:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r} for --model {spec}: {exc}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise UsageError(f"{module_name} has no callable {attr!r} (--model package.module:factory)")
+    return factory
+
+
+def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
+    """Load a state_dict (plain, ``{"state_dict": ...}`` or ``module.``-prefixed) or a whole module."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such checkpoint")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a pickled whole module needs the full unpickler
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"{path}: not a torch checkpoint ({type(exc).__name__}: {exc})") from None
+    if isinstance(obj, nn.Module):
+        return obj
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise UsageError(f"{path}: neither a state_dict nor a whole model")
+    if model is None:
+        raise UsageError(f"{path} is a state_dict; also pass --model NAME to say which architecture it is for")
+    state = {k.removeprefix("module."): v for k, v in obj.items()}
+    result = model.load_state_dict(state, strict=False)
+    shapes = [k for k, v in state.items() if k in model.state_dict() and model.state_dict()[k].shape != v.shape]
+    if result.missing_keys or result.unexpected_keys or shapes:
+        parts = []
+        if result.missing_keys:
+            parts.append(f"missing {len(result.missing_keys)} keys ({', '.join(result.missing_keys[:3])})")
+        if result.unexpected_keys:
+            parts.append(f"unexpected {len(result.unexpected_keys)} keys ({', '.join(result.unexpected_keys[:3])})")
+        raise UsageError(f"{path} does not fit the model: {'; '.join(parts)}")
+    return model
+
+
+def _infer_num_classes(model: nn.Module) -> int:
+    """Output size of the last Linear layer (the classifier head)."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise UsageError("cannot tell the model's number of classes (no Linear layer); pass --num-classes")
+    return int(linears[-1].out_features)
+
+
+def load_model(
+    spec: str | None,
+    weights: str = "none",
+    checkpoint: Path | None = None,
+    num_classes: int | None = None,
+    transform: TransformSpec | None = None,
+    download: bool = False,
+) -> LoadedModel:
+    """Build the model the options describe, in eval mode, on the CPU."""
+    weight_enum = None
+    model: nn.Module | None = None
+    name = spec or "checkpoint"
+    if spec and ":" in spec:
+        kwargs = {"num_classes": num_classes} if num_classes else {}
+        model = _import_factory(spec)(**kwargs)
+        if not isinstance(model, nn.Module):
+            raise UsageError(f"--model {spec} did not return an nn.Module")
+    elif spec:
+        known = classification_models()
+        if spec not in known:
+            close = difflib.get_close_matches(spec, known, n=4)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see torchvision.models.list_models()"
+            raise UsageError(f"unknown model {spec!r}{hint}")
+        weight_enum = _weights_for(spec, weights)
+        if weight_enum is not None and num_classes and num_classes != len(weight_enum.meta["categories"]):
+            raise UsageError(f"--num-classes {num_classes} differs from the {len(weight_enum.meta['categories'])} of {weight_enum}; use --weights none with --checkpoint")
+        _require_local_weights(weight_enum, download)
+        kwargs = {"num_classes": num_classes} if num_classes and weight_enum is None else {}
+        try:
+            model = torchvision.models.get_model(spec, weights=weight_enum, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - torchvision raises many kinds here
+            raise UsageError(f"cannot build {spec}: {exc}") from None
+    elif checkpoint is None:
+        raise UsageError("say which model: --model NAME, --model package.module:factory, or --checkpoint FILE")
+    if checkpoint is not None:
+        model = _load_checkpoint(model, checkpoint)
+    assert model is not None
+    model.eval()
+    if transform is None:
+        transform = _transform_of(weight_enum)
+    return LoadedModel(
+        model=model,
+        name=name,
+        weights=str(weight_enum) if weight_enum is not None else "none",
+        checkpoint=str(checkpoint) if checkpoint else None,
+        num_classes=num_classes or _infer_num_classes(model),
+        class_names=list(weight_enum.meta["categories"]) if weight_enum is not None else None,
+        transform=transform,
+    )
+
+
+def _transform_of(weights: Any) -> TransformSpec:
+    """The weights' own preprocessing, else ImageNet's 256/224 defaults."""
+    if weights is None:
+        return TransformSpec()
+    preset = weights.transforms()
+    return TransformSpec(
+        resize=int(preset.resize_size[0]),
+        crop=int(preset.crop_size[0]),
+        mean=tuple(float(v) for v in preset.mean),
+        std=tuple(float(v) for v in preset.std),
+        interpolation=preset.interpolation.value,
+    )
