@@ -140,6 +140,167 @@ def cmd_bench_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract_output(args: argparse.Namespace) -> Path:
+    if args.output:
+        return Path(args.output)
+    model = (args.model or Path(args.checkpoint or "model").stem).replace(":", "-").replace("/", "-")
+    data = args.data.split(":", 1)[0]
+    return cache_dir(args) / f"{model}-{data}.h5"
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if args.list_layers:
+        from rich.table import Table
+
+        from .extract.command import list_layers
+
+        table = Table(title=f"layers of {args.model or args.checkpoint} (* = chosen by --layers auto)")
+        for column in ("", "name", "output shape (one sample)"):
+            table.add_column(column)
+        for name, shape, chosen in list_layers(args):
+            table.add_row("*" if chosen else "", name, "×".join(map(str, shape)))
+        Console().print(table)
+        return 0
+    if not args.data:
+        raise UsageError("--data is required (imagefolder:PATH, imagenet:PATH, cifar10:PATH, cifar100:PATH or demo)")
+    output = _extract_output(args)
+    from .cache import open_cache, partial_path
+    from .cache.parts import parts_folder
+
+    if output.exists() and not args.overwrite:
+        if not args.result_name:
+            raise UsageError(f"{output} exists; pass --overwrite to replace it, or --result-name NAME to add a result set")
+        from .extract.append import append_results
+
+        with open_cache(output) as existing:
+            existing.close()
+        added = append_results(args, output, console)
+        console.print(f"Added result set {added!r} to {output}.")
+        return 0
+    if output.exists() and args.overwrite and not parts_folder(output).exists():
+        output.unlink()
+    partial_path(output).unlink(missing_ok=True)
+    from .extract.command import build_plan
+    from .extract.progress import run_with_progress
+
+    plan = build_plan(args, output)
+    merged = run_with_progress(plan, console)
+    if merged is None:
+        console.print(f"Shard {plan.shard[0]}/{plan.shard[1]} done. When every shard is done: blocks-tui merge {output}")
+    else:
+        console.print(f"Wrote {merged}.")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .extract.runner import merge
+
+    output = merge(Path(args.output))
+    print(f"Wrote {output}.")
+    return 0
+
+
+def cmd_bench_extract(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .extract.bench import bench_extract
+    from .extract.command import build_plan
+
+    plan = build_plan(args, Path("unused.h5"))
+    r = bench_extract(plan)
+    Console().print(
+        f"{r.samples:,} samples of {args.data} through {args.model} on {r.device}, batch {plan.batch_size}, "
+        f"{plan.workers} workers, variants {','.join(plan.variants)}, {len(plan.layers)} layers\n"
+        f"baseline, plain loop (forward + top-k): {r.plain_rate:8.1f} samples/s\n"
+        f"full extraction (hooks, sums, writes):  {r.extract_rate:8.1f} samples/s\n"
+        f"ratio: extraction runs at {r.ratio:.2f}x the plain loop"
+    )
+    return 0
+
+
+def _add_extract_options(p: argparse.ArgumentParser, bench: bool = False) -> None:
+    model = p.add_argument_group("model")
+    model.add_argument("--model", metavar="NAME", default="resnet18" if bench else None,
+                       help="a torchvision classifier (resnet50, vit_b_16, ...) or package.module:factory")
+    model.add_argument("--weights", default="none" if bench else "DEFAULT", metavar="W",
+                       help="DEFAULT, a weights name such as IMAGENET1K_V2, or none (default: %(default)s)")
+    model.add_argument("--checkpoint", metavar="FILE", help="a state_dict or a whole saved model")
+    model.add_argument("--num-classes", type=int, metavar="N", help="the checkpoint's class count, when it differs")
+    model.add_argument("--resize", type=int, help="resize the shorter side to this (default: the weights' own)")
+    model.add_argument("--crop", type=int, help="centre crop (default: the weights' own, else 224)")
+    model.add_argument("--mean", metavar="R,G,B", help="normalisation mean (default: ImageNet's)")
+    model.add_argument("--std", metavar="R,G,B", help="normalisation std (default: ImageNet's)")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", metavar="KIND:PATH", default="demo" if bench else None,
+                      help="imagefolder:PATH, imagenet:PATH, cifar10:PATH, cifar100:PATH or demo")
+    data.add_argument("--download", action="store_true", help="allow downloading weights or CIFAR")
+    data.add_argument("--limit", type=int, metavar="N", default=256 if bench else None,
+                      help="a deterministic, stratified subset of N samples")
+    data.add_argument("--hierarchy", default="auto", metavar="H",
+                      help="auto, wordnet, cifar100, FILE.json or none (default: auto)")
+    rec = p.add_argument_group("what to record")
+    rec.add_argument("--layers", default="auto", help="auto (4-6 stage outputs) or module names a,b,c")
+    rec.add_argument("--downsample", type=int, metavar="D", help="cells per side (default: <= ~8k values per sample)")
+    rec.add_argument("--maps", action="store_true", help="also store per-sample d×d maps (bigger cache)")
+    rec.add_argument("--variants", default="original", help="original,grayscale,rot90,rot180,rot270,hflip")
+    rec.add_argument("--result-name", metavar="NAME", help="name the original result set, e.g. epoch-3")
+    rec.add_argument("--k", type=int, default=5, help="top-k to keep, at least 5 (default: 5)")
+    run = p.add_argument_group("running")
+    run.add_argument("--batch-size", type=int, default=64 if not bench else 32, help="(default: %(default)s)")
+    run.add_argument("--workers", type=int, help="DataLoader workers (default: min(8, cores))")
+    run.add_argument("--device", default="auto", help="auto, cpu or cuda[:i] (default: auto)")
+    run.add_argument("--seed", type=int, default=0, help="torch seed (default: 0)")
+
+
+def cmd_make_synthetic(args: argparse.Namespace) -> int:
+    from .demo.synthetic_scale import generate, parse_channels, write_synthetic_cache
+
+    try:
+        channels = parse_channels(args.channels)
+    except ValueError as exc:
+        raise UsageError(f"--channels: {exc}") from None
+    if args.classes < 2 or args.samples < args.classes:
+        raise UsageError("--classes must be at least 2 and --samples at least --classes")
+    path = resolve_cache(args.cache, cache_dir(args))
+    started = time.perf_counter()
+    write_synthetic_cache(path, generate(args.classes, args.samples, channels, seed=args.seed), seed=args.seed)
+    print(f"Wrote {path}: {args.classes:,} classes, {args.samples:,} samples, layers of "
+          f"{', '.join(map(str, channels))} channels, in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def cmd_bench_analysis(args: argparse.Namespace) -> int:
+    from .analysis.bench import Workload, bench_core, bench_seriation, environment, format_table, workload_similarity
+    from .demo.synthetic_scale import generate
+
+    try:
+        sizes = [int(x) for x in args.seriation_classes.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError("--seriation-classes must be comma-separated integers, e.g. 2000,5000") from None
+    if min([args.classes, *sizes]) < 2 or args.samples < args.classes or min(args.channels, args.repeats) < 1:
+        raise UsageError("--classes and --seriation-classes must be at least 2, --samples at least --classes, "
+                         "--channels and --repeats at least 1")
+
+    def workload(classes: int, samples: int, channels: tuple[int, ...]) -> Workload:
+        sys.stderr.write(f"generating {classes:,} classes x {samples:,} samples...\n")
+        d = generate(classes, samples, channels, seed=args.seed)
+        h = d.hierarchy
+        return Workload(d.labels, d.topk_index, d.topk_prob, d.true_prob, h.names, h.parent, h.class_index,
+                        d.layers[0].collective if d.layers else None)
+
+    core = workload(args.classes, args.samples, (args.channels,))
+    rows = bench_core(core, args.repeats) + bench_seriation(workload_similarity(core), args.repeats, not args.no_scipy)
+    for n in sizes:
+        big = workload(n, round(args.samples / args.classes * n), ())
+        rows += bench_seriation(workload_similarity(big), args.repeats, not args.no_scipy, leaf=n <= args.leaf_max)
+    print(f"blocks-tui bench analysis on {environment()}")
+    print(format_table(rows))
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -183,6 +344,27 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--top", type=int, default=10, metavar="N", help="number of confusion pairs (default: 10)")
     summary.add_argument("--json", action="store_true", help="print the same content as JSON")
     summary.set_defaults(func=cmd_summary)
+    extract = sub.add_parser(
+        "extract", parents=[common], help="run a torchvision classifier over a data set into a cache",
+        description="Run a classifier over a data set and write one cache: top-k predictions per variant, "
+        "downsampled layer responses, thumbnails and the class hierarchy.  Kill it at any time; the same "
+        "command resumes from the last finished batch.",
+    )
+    _add_extract_options(extract)
+    extract.add_argument("-o", "--output", metavar="FILE", help="the cache (default: CACHE_DIR/MODEL-DATA.h5)")
+    extract.add_argument("--shard", metavar="I/N", help="process shard I of N (default: torchrun's RANK/WORLD_SIZE)")
+    extract.add_argument("--resume", action="store_true", help="continue an interrupted run (also the default)")
+    extract.add_argument("--overwrite", action="store_true", help="replace an existing cache")
+    extract.add_argument("--list-layers", action="store_true", help="print the model's candidate layers and exit")
+    extract.set_defaults(func=cmd_extract)
+
+    merge = sub.add_parser(
+        "merge", parents=[common], help="combine the shards of an extraction into one cache",
+        description="Combine the part files that `extract --shard i/n` runs left next to OUTPUT into OUTPUT.",
+    )
+    merge.add_argument("output", metavar="OUTPUT", help="the cache the shards were extracting")
+    merge.set_defaults(func=cmd_merge)
+
     bench = sub.add_parser("bench", help="measure how fast blocks-tui is on this machine",
                            description="Benchmarks, each against a baseline measured in the same run.")
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", parser_class=_Parser)
@@ -196,6 +378,45 @@ def build_parser() -> argparse.ArgumentParser:
     bench_open.add_argument("--classes", type=int, default=1000, help="classes (default: 1000)")
     bench_open.add_argument("--path", metavar="FILE", help="where to keep the synthetic cache")
     bench_open.set_defaults(func=cmd_bench_open)
+    bench_extract = bench_sub.add_parser(
+        "extract", parents=[common], help="extraction throughput vs. a plain inference loop",
+        description="Run a plain forward+top-k loop, then the full extraction, on the same model, loader and "
+        "device, and print both throughputs and their ratio.",
+    )
+    _add_extract_options(bench_extract, bench=True)
+    bench_extract.set_defaults(func=cmd_bench_extract)
+
+    synthetic = sub.add_parser(
+        "make-synthetic", parents=[common], help="write a realistic-scale synthetic cache (numpy only, no GPU)",
+        description="Plant a deep WordNet-like class tree, confusions in nested blocks with block outliers, "
+        "mislabels, latent subclasses and layers of channel responses, and write them as a cache: the viewer "
+        "and the analysis at ImageNet scale without a GPU, torch or a download.",
+    )
+    synthetic.add_argument("cache", nargs="?", default="synthetic", metavar="CACHE",
+                           help="a file, or a name in the cache folder (default: synthetic)")
+    synthetic.add_argument("--classes", type=int, default=1000, help="classes (default: 1000)")
+    synthetic.add_argument("--samples", type=int, default=50_000, help="samples (default: 50000)")
+    synthetic.add_argument("--channels", default="256,512,1024,2048", metavar="C1,C2,...",
+                           help="channels of each layer, 1 to 4 layers (default: %(default)s)")
+    synthetic.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synthetic.set_defaults(func=cmd_make_synthetic)
+    bench_analysis = bench_sub.add_parser(
+        "analysis", help="time the analysis at 1000+ classes against goals and scipy",
+        description="Generate synthetic results (numpy only) and time confusion filters, pyramids, group "
+        "metrics, seriation, optimal leaf ordering (against scipy's optimal_leaf_ordering on the same "
+        "linkage, in the same run), partitioning, outliers and neuron relevance.",
+    )
+    bench_analysis.add_argument("--classes", type=int, default=1000, help="classes (default: 1000)")
+    bench_analysis.add_argument("--samples", type=int, default=50_000, help="samples (default: 50000)")
+    bench_analysis.add_argument("--channels", type=int, default=512, help="channels for relevance (default: 512)")
+    bench_analysis.add_argument("--seriation-classes", default="2000,5000", metavar="N,N",
+                                help="further sizes for seriation only (default: %(default)s)")
+    bench_analysis.add_argument("--leaf-max", type=int, default=2000, metavar="N",
+                                help="largest size for leaf ordering, which is O(n^3) (default: 2000)")
+    bench_analysis.add_argument("--repeats", type=int, default=5, help="median of this many runs (default: 5)")
+    bench_analysis.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    bench_analysis.add_argument("--no-scipy", action="store_true", help="skip the scipy baseline (slow at 2000)")
+    bench_analysis.set_defaults(func=cmd_bench_analysis)
     return parser
 
 

@@ -49,6 +49,10 @@ def render_info(console: Console, cache: Cache) -> None:
         "layers",
         ", ".join(f"{l.name} ({l.channels} ch, {l.d}×{l.d}{', maps' if l.has_maps else ''})" for l in layers) or "none",
     )
+    if cache.skipped:
+        shown = ", ".join(f"{source} ({reason})" for source, reason in cache.skipped[:3])
+        more = f", and {len(cache.skipped) - 3} more" if len(cache.skipped) > 3 else ""
+        head.add_row("skipped", f"{len(cache.skipped)} inputs: {shown}{more}")
     console.print(head)
     console.print(Text("configuration", style="bold"))
     console.print_json(json.dumps(cache.config))

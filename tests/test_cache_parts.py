@@ -26,6 +26,8 @@ def _part(number: int) -> Part:
     return Part(
         number=number,
         index=np.arange(number * n, number * n + n),
+        label=np.array([0, 1, 1, 0]),
+        source=[f"img{i}.png" for i in range(n)],
         ok=np.array([True, False, True, True]),
         reason=["", "not an image", "", ""],
         thumbnail=rng.integers(0, 255, (n, 48, 48, 3), dtype=np.uint8),
@@ -50,7 +52,8 @@ def test_part_round_trip_is_exact(tmp_path: Path) -> None:
     back = read_part(folder, 1)
     np.testing.assert_array_equal(back.index, original.index)
     np.testing.assert_array_equal(back.ok, original.ok)
-    assert back.reason == original.reason
+    assert back.reason == original.reason and back.source == original.source
+    np.testing.assert_array_equal(back.label, original.label)
     np.testing.assert_array_equal(back.thumbnail, original.thumbnail)
     np.testing.assert_array_equal(back.layers["conv"].class_sum, original.layers["conv"].class_sum)
     assert back.layers["conv"].maps is None

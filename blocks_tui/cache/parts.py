@@ -26,6 +26,7 @@ from ..atomic import atomic_write_bytes, commit_file
 from ..errors import CacheError
 
 MANIFEST = "run.json"
+VOLATILE = ("resume_hint",)  # recorded, but a resume may differ in them
 _PART = re.compile(r"^part-(\d{9})\.h5$")
 _STR = h5py.string_dtype("utf-8")
 
@@ -52,6 +53,8 @@ class Part:
 
     number: int
     index: np.ndarray  # (n,) int64 positions in the run's sample order
+    label: np.ndarray  # (n,) int64 true labels
+    source: list[str]  # (n,) source paths or ids
     ok: np.ndarray  # (n,) bool: the image loaded
     reason: list[str]  # (n,) why not, "" when ok
     thumbnail: np.ndarray  # (n, H, W, 3) uint8
@@ -63,8 +66,11 @@ def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
     """Create the folder and record what its parts are of; refuse a different run."""
     folder.mkdir(parents=True, exist_ok=True)
     existing = read_manifest(folder)
-    if existing is not None and existing != json.loads(json.dumps(dict(manifest))):
-        changed = sorted(k for k in set(existing) | set(manifest) if existing.get(k) != manifest.get(k))
+    fresh = json.loads(json.dumps(dict(manifest)))
+    changed = sorted(
+        k for k in set(existing or {}) | set(fresh) if k not in VOLATILE and (existing or {}).get(k) != fresh.get(k)
+    )
+    if existing is not None and changed:
         raise CacheError(
             f"{folder}: holds parts of a different run (differs in {', '.join(changed[:4])}); "
             "rerun with the same options, or delete the folder to start over"
@@ -101,6 +107,8 @@ def write_part(folder: Path, part: Part) -> Path:
     with h5py.File(tmp, "w") as f:
         f.attrs["number"] = part.number
         f["index"] = part.index.astype(np.int64)
+        f["label"] = part.label.astype(np.int64)
+        f.create_dataset("source", data=part.source, dtype=_STR)
         f["ok"] = part.ok.astype(bool)
         f.create_dataset("reason", data=part.reason, dtype=_STR)
         f.create_dataset("thumbnail", data=part.thumbnail, compression="gzip", compression_opts=4, shuffle=True)
@@ -110,7 +118,7 @@ def write_part(folder: Path, part: Part) -> Path:
             g["topk_prob"] = topk_prob.astype(np.float32)
             g["true_prob"] = true_prob.astype(np.float32)
         for name, layer in part.layers.items():
-            g = f.create_group("layers").create_group(name) if "layers" not in f else f["layers"].create_group(name)
+            g = f.require_group("layers").create_group(name)
             g["collective"] = layer.collective.astype(np.float16)
             g["class_rows"] = layer.class_rows.astype(np.int64)
             g["class_sum"] = layer.class_sum.astype(np.float64)
@@ -119,6 +127,26 @@ def write_part(folder: Path, part: Part) -> Path:
                 g["maps"] = layer.maps.astype(np.float16)
     commit_file(tmp, final)
     return final
+
+
+@dataclass
+class PartIndex:
+    """The small per-sample fields of a part, read without its thumbnails or responses."""
+
+    label: np.ndarray
+    source: list[str]
+    ok: np.ndarray
+    reason: list[str]
+
+
+def read_part_index(folder: Path, number: int) -> PartIndex:
+    """Labels, sources and load status of a part: what a merge needs to size the cache."""
+    path = part_path(folder, number)
+    try:
+        with h5py.File(path, "r") as f:
+            return PartIndex(f["label"][()], list(f["source"].asstr()[()]), f["ok"][()], list(f["reason"].asstr()[()]))
+    except (OSError, KeyError) as exc:
+        raise CacheError(f"{path}: damaged part ({exc}); delete it and resume to redo it") from None
 
 
 def read_part(folder: Path, number: int) -> Part:
@@ -143,6 +171,8 @@ def read_part(folder: Path, number: int) -> Part:
             return Part(
                 number=number,
                 index=f["index"][()],
+                label=f["label"][()],
+                source=list(f["source"].asstr()[()]),
                 ok=f["ok"][()],
                 reason=list(f["reason"].asstr()[()]),
                 thumbnail=f["thumbnail"][()],

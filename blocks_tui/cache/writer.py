@@ -61,8 +61,9 @@ class CacheWriter:
         attrs[s.ATTR_COMPLETE] = False
         attrs[s.ATTR_CONFIG] = json.dumps(dict(config), sort_keys=True)
         attrs[s.ATTR_RESUME_HINT] = resume_hint
-        self._file.create_group(s.RESULTS)
-        self._file.create_group(s.LAYERS)
+        # Creation order is meaningful (layers run early to late), so keep it.
+        self._file.create_group(s.RESULTS, track_order=True)
+        self._file.create_group(s.LAYERS, track_order=True)
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "CacheWriter":

@@ -128,15 +128,21 @@ def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
     if model is None:
         raise UsageError(f"{path} is a state_dict; also pass --model NAME to say which architecture it is for")
     state = {k.removeprefix("module."): v for k, v in obj.items()}
-    result = model.load_state_dict(state, strict=False)
-    shapes = [k for k, v in state.items() if k in model.state_dict() and model.state_dict()[k].shape != v.shape]
-    if result.missing_keys or result.unexpected_keys or shapes:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    resized = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+               if k in state and state[k].shape != v.shape]
+    if missing or unexpected or resized:
         parts = []
-        if result.missing_keys:
-            parts.append(f"missing {len(result.missing_keys)} keys ({', '.join(result.missing_keys[:3])})")
-        if result.unexpected_keys:
-            parts.append(f"unexpected {len(result.unexpected_keys)} keys ({', '.join(result.unexpected_keys[:3])})")
+        if missing:
+            parts.append(f"missing {len(missing)} keys ({', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} keys ({', '.join(unexpected[:3])})")
+        if resized:
+            parts.append(f"{len(resized)} shapes differ ({', '.join(resized[:2])}; --num-classes?)")
         raise UsageError(f"{path} does not fit the model: {'; '.join(parts)}")
+    model.load_state_dict(state)
     return model
 
 
