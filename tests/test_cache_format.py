@@ -34,7 +34,7 @@ def test_round_trip_preserves_every_section(tmp_path: Path) -> None:
         np.testing.assert_array_equal(cache.thumbnails(slice(None)), thumbs)
         np.testing.assert_array_equal(cache.thumbnails([7, 2, 7]), thumbs[[7, 2, 7]])
         assert cache.sources[3] == "img/003.png"
-        assert cache.result_names == ["grayscale", "original"]
+        assert cache.result_names == ["original", "grayscale"]  # in the order written
         original = cache.result("original")
         np.testing.assert_array_equal(original.topk_index, topk)
         assert original.k == 5 and original.attrs == {"transform": "original"}
@@ -49,7 +49,7 @@ def test_round_trip_preserves_every_section(tmp_path: Path) -> None:
 
 def test_unknown_result_and_layer_names_list_the_known_ones(tiny_cache: Path) -> None:
     with open_cache(tiny_cache) as cache:
-        with pytest.raises(CacheError, match="no result set 'rot90'; it has grayscale, original"):
+        with pytest.raises(CacheError, match="no result set 'rot90'; it has original, grayscale"):
             cache.result("rot90")
         with pytest.raises(CacheError, match="no layer 'fc'; it has stage1"):
             cache.layer("fc")
@@ -224,7 +224,7 @@ def test_append_result_set_is_atomic_and_refuses_duplicates(tiny_cache: Path) ->
     top = np.tile(np.arange(5), (n, 1))
     append_result_set(tiny_cache, "epoch-3", top, np.full((n, 5), 0.2), np.full(n, 0.2), {"checkpoint": "e3.pt"})
     with open_cache(tiny_cache) as cache:
-        assert cache.result_names == ["epoch-3", "grayscale", "original"]
+        assert cache.result_names == ["original", "grayscale", "epoch-3"]
         assert cache.result("epoch-3").attrs == {"checkpoint": "e3.pt"}
     before = tiny_cache.read_bytes()
     with pytest.raises(ValueError, match="exists already"):

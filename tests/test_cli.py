@@ -36,7 +36,7 @@ def test_summary_json_matches_the_analysis(tiny_cache: Path, capsys: pytest.Capt
     assert code == 0
     data = json.loads(out)
     assert data["result"] == "grayscale" and data["samples"] == 20 and data["classes"] == 5
-    assert [a["name"] for a in data["accuracy"]] == ["grayscale", "original"]
+    assert [a["name"] for a in data["accuracy"]] == ["original", "grayscale"]
     assert [n["name"] for n in data["nodes"]][:3] == ["all", "animals", "cat"]
     assert len(data["pairs"]) <= 3
     root = data["nodes"][0]
@@ -46,7 +46,7 @@ def test_summary_json_matches_the_analysis(tiny_cache: Path, capsys: pytest.Capt
 def test_info_lists_sections_and_config(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["info", str(tiny_cache)], capsys)
     assert code == 0
-    for text in ("samples/thumbnail", "gzip", "stage1 (8 ch, 2×2)", '"model": "tiny"', "grayscale, original"):
+    for text in ("samples/thumbnail", "gzip", "stage1 (8 ch, 2×2)", '"model": "tiny"', "original, grayscale"):
         assert text in out
 
 

@@ -130,3 +130,61 @@ class Tree:
         while self.parent[out[-1]] >= 0:
             out.append(int(self.parent[out[-1]]))
         return out[::-1]
+
+    def contains(self, node: int, classes: np.ndarray) -> np.ndarray:
+        """Bool array, shaped like ``classes``: which class indices lie under ``node``.
+
+        One range test per class, because the node covers positions
+        ``[start, stop)`` of the unified order; applied to a (samples,) label
+        array this is the sample mask of a group.
+        """
+        if not 0 <= node < self.n_nodes:
+            raise ValueError(f"node must lie in [0, {self.n_nodes}), got {node}")
+        at = self.position[np.asarray(classes, dtype=np.int64)]
+        return (self.start[node] <= at) & (at < self.stop[node])
+
+    def common_ancestors(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(pairs,) int64: the lowest common ancestor node of classes ``a[i]`` and ``b[i]``.
+
+        Vectorised over pairs: climbs from ``a``'s leaf until the node's range
+        covers ``b``'s position, at most ``depth`` steps of array operations,
+        so ranking thousands of confusion cells stays in numpy.
+        """
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        if a.shape != b.shape:
+            raise ValueError(f"a {a.shape} and b {b.shape} differ in shape")
+        for name, arr in (("a", a), ("b", b)):
+            if arr.size and (arr.min() < 0 or arr.max() >= self.n_classes):
+                raise ValueError(f"{name} holds class indices outside [0, {self.n_classes})")
+        node = self.leaf_of_class()[a]
+        target = self.position[b]
+        for _ in range(int(self.depth.max()) + 1):
+            outside = (target < self.start[node]) | (target >= self.stop[node])
+            if not outside.any():
+                break
+            node = np.where(outside, self.parent[node], node)
+        return node
+
+    def class_distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(pairs,) int64: edges on the tree path between the leaves of classes ``a[i]`` and ``b[i]``."""
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        common = self.common_ancestors(a, b)
+        leaf = self.leaf_of_class()
+        return self.depth[leaf[a]] + self.depth[leaf[b]] - 2 * self.depth[common]
+
+    def level_blocks(self, depth: int) -> list[tuple[int, int]]:
+        """The tree's blocks at one level: ``(start, stop)`` position ranges, left to right.
+
+        Each class belongs to its ancestor at ``depth`` (or its leaf, when the
+        leaf is shallower); consecutive classes with the same such node form a
+        block.  These are the diagonal blocks the hierarchy predicts, to set
+        beside the ones :func:`~blocks_tui.analysis.partition` finds.
+        """
+        if depth < 0:
+            raise ValueError(f"depth must be 0 or more, got {depth}")
+        node_at = self.ancestor_at_depth(depth)[self.order]
+        cuts = np.flatnonzero(node_at[1:] != node_at[:-1]) + 1
+        bounds = np.concatenate([[0], cuts, [self.n_classes]])
+        return [(int(x), int(y)) for x, y in zip(bounds[:-1], bounds[1:])]

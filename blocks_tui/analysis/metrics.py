@@ -13,6 +13,7 @@ import numpy as np
 
 from .confusion import confusion_matrix
 from .hierarchy import Tree
+from .pyramid import summed_area_table
 
 
 def topk_accuracy(labels: np.ndarray, topk_index: np.ndarray, k: int) -> float:
@@ -46,18 +47,23 @@ def group_metrics(tree: Tree, labels: np.ndarray, predicted: np.ndarray) -> Grou
     Reorders the confusion matrix into the tree's unified order, where each
     node is a contiguous block, and reads every block sum from 2-D prefix sums.
     """
-    matrix = confusion_matrix(labels, predicted, tree.n_classes)
-    ordered = matrix[np.ix_(tree.order, tree.order)]
-    prefix = np.zeros((tree.n_classes + 1, tree.n_classes + 1), dtype=np.int64)
-    prefix[1:, 1:] = ordered.cumsum(0).cumsum(1)
+    return group_metrics_from_counts(tree, confusion_matrix(labels, predicted, tree.n_classes))
+
+
+def group_metrics_from_counts(tree: Tree, counts: np.ndarray) -> GroupMetrics:
+    """:func:`group_metrics` of an already built (classes, classes) confusion matrix.
+
+    For callers that hold a filtered matrix (a sample subset, a probability
+    range): rows are true classes, columns predictions, in class-index order.
+    """
+    counts = np.asarray(counts)
+    if counts.shape != (tree.n_classes, tree.n_classes):
+        raise ValueError(f"counts must be ({tree.n_classes}, {tree.n_classes}), got {counts.shape}")
+    prefix = summed_area_table(counts[np.ix_(tree.order, tree.order)])
     a, b = tree.start, tree.stop
     tp = prefix[b, b] - prefix[a, b] - prefix[b, a] + prefix[a, a]
-    rows = ordered.sum(1)
-    cols = ordered.sum(0)
-    row_prefix = np.concatenate([[0], rows.cumsum()])
-    col_prefix = np.concatenate([[0], cols.cumsum()])
-    true_count = row_prefix[b] - row_prefix[a]
-    predicted_count = col_prefix[b] - col_prefix[a]
+    true_count = prefix[b, -1] - prefix[a, -1]  # whole rows: everything truly in the node
+    predicted_count = prefix[-1, b] - prefix[-1, a]  # whole columns: everything predicted into it
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted_count > 0, tp / predicted_count, np.nan)
         recall = np.where(true_count > 0, tp / true_count, np.nan)
@@ -66,3 +72,107 @@ def group_metrics(tree: Tree, labels: np.ndarray, predicted: np.ndarray) -> Grou
         total = true_count + predicted_count
         f1 = np.where(total > 0, 2 * tp / total, np.nan)
     return GroupMetrics(tp, true_count, predicted_count, precision, recall, f1)
+
+
+class NodeSamples:
+    """The TP, FP and FN sample indices of any hierarchy node, each in O(its size).
+
+    Built once per (tree, result set): samples are sorted by the unified
+    position of their true class, and separately of their predicted class,
+    so "samples truly in node v" and "samples predicted into v" are slices.
+    ``labels``/``predicted`` are (samples,) class indices; ``samples`` maps
+    them to the sample ids to report (default 0..samples-1), so a filtered
+    subset still reports the cache's ids.
+    """
+
+    def __init__(
+        self, tree: Tree, labels: np.ndarray, predicted: np.ndarray, samples: np.ndarray | None = None
+    ) -> None:
+        labels = np.asarray(labels, dtype=np.int64)
+        predicted = np.asarray(predicted, dtype=np.int64)
+        if labels.shape != predicted.shape or labels.ndim != 1:
+            raise ValueError(f"labels {labels.shape} and predicted {predicted.shape} must be equal 1-D shapes")
+        ids = np.arange(len(labels)) if samples is None else np.asarray(samples, dtype=np.int64)
+        if ids.shape != labels.shape:
+            raise ValueError(f"samples {ids.shape} must match labels {labels.shape}")
+        self.tree = tree
+        self._labels = labels
+        self._predicted = predicted
+        true_at = tree.position[labels]
+        pred_at = tree.position[predicted]
+        self._by_true = np.argsort(true_at, kind="stable")
+        self._by_pred = np.argsort(pred_at, kind="stable")
+        self._true_sorted = true_at[self._by_true]
+        self._pred_sorted = pred_at[self._by_pred]
+        self._ids = ids
+
+    def _truly_in(self, node: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self._true_sorted, [self.tree.start[node], self.tree.stop[node]])
+        return self._by_true[lo:hi]
+
+    def _predicted_in(self, node: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self._pred_sorted, [self.tree.start[node], self.tree.stop[node]])
+        return self._by_pred[lo:hi]
+
+    def tp(self, node: int) -> np.ndarray:
+        """Sample ids whose true and predicted classes both lie under ``node``, ascending."""
+        rows = self._truly_in(node)
+        return np.sort(self._ids[rows[self.tree.contains(node, self._predicted[rows])]])
+
+    def fn(self, node: int) -> np.ndarray:
+        """Sample ids truly under ``node`` but predicted outside it, ascending."""
+        rows = self._truly_in(node)
+        return np.sort(self._ids[rows[~self.tree.contains(node, self._predicted[rows])]])
+
+    def fp(self, node: int) -> np.ndarray:
+        """Sample ids predicted into ``node`` whose true class lies outside it, ascending."""
+        rows = self._predicted_in(node)
+        return np.sort(self._ids[rows[~self.tree.contains(node, self._labels[rows])]])
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One metric of every node under two result sets, and the nodes ranked by their drop.
+
+    ``before``/``after``/``change`` are (nodes,) float (``change = after -
+    before``, nan where either is undefined).  ``ranked`` lists node indices,
+    biggest drop first, leaving out undefined changes and nodes with fewer
+    than ``min_support`` samples.
+    """
+
+    metric: str
+    before: np.ndarray
+    after: np.ndarray
+    change: np.ndarray
+    support: np.ndarray
+    ranked: np.ndarray
+
+
+_METRICS = ("precision", "recall", "f1")
+
+
+def metric_change(
+    tree: Tree,
+    labels: np.ndarray,
+    predicted_before: np.ndarray,
+    predicted_after: np.ndarray,
+    metric: str = "recall",
+    min_support: int = 1,
+) -> MetricChange:
+    """Per-node change of a group metric between two result sets (grayscale, rotation, epochs).
+
+    ``labels`` (samples,) and the two (samples,) top-1 predictions are class
+    indices.  The paper's Fig. 6, 8 and 9 compare recall; ``metric`` may also
+    be ``"precision"`` or ``"f1"``.  Ties in the drop rank shallower nodes first.
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    before_m = group_metrics(tree, labels, predicted_before)
+    after_m = group_metrics(tree, labels, predicted_after)
+    before = getattr(before_m, metric).astype(np.float64)
+    after = getattr(after_m, metric).astype(np.float64)
+    change = after - before
+    support = before_m.true_count
+    usable = np.flatnonzero(~np.isnan(change) & (support >= min_support))
+    ranked = usable[np.lexsort((usable, tree.depth[usable], change[usable]))]
+    return MetricChange(metric, before, after, change, support, ranked)

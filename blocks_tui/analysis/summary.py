@@ -60,15 +60,6 @@ def _finite(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def lowest_common_ancestor(tree: Tree, a: int, b: int) -> int:
-    """The deepest node that contains both nodes ``a`` and ``b``."""
-    on_path = set(tree.path(a))
-    node = b
-    while node not in on_path:
-        node = int(tree.parent[node])
-    return node
-
-
 def summarize(
     tree: Tree,
     class_names: Sequence[str],
@@ -112,16 +103,18 @@ def summarize(
         if max_depth is None or tree.depth[i] <= max_depth
     ]
     class_sizes = np.bincount(labels, minlength=tree.n_classes)
-    leaf = tree.leaf_of_class()
     matrix = confusion_matrix(labels, predicted, tree.n_classes)
+    top = top_confusions(matrix, top_pairs)
+    common = tree.common_ancestors(np.array([p.true for p in top], dtype=np.int64),
+                                   np.array([p.predicted for p in top], dtype=np.int64))
     pairs = [
         PairRow(
             true=class_names[p.true],
             predicted=class_names[p.predicted],
             count=p.count,
             share_of_true=p.count / class_sizes[p.true],
-            common_ancestor=tree.names[lowest_common_ancestor(tree, int(leaf[p.true]), int(leaf[p.predicted]))],
+            common_ancestor=tree.names[int(node)],
         )
-        for p in top_confusions(matrix, top_pairs)
+        for p, node in zip(top, common)
     ]
     return Summary(result=result, accuracy=accuracy, nodes=nodes, pairs=pairs)
