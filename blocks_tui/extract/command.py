@@ -151,7 +151,7 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
         batch_size=args.batch_size,
         workers=args.workers if args.workers is not None else min(8, os.cpu_count() or 1),
         device=pick_device(args.device),
-        shard=parse_shard(args.shard),
+        shard=parse_shard(getattr(args, "shard", None)),
         maps=args.maps,
         resume_hint="blocks-tui " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "",
     )

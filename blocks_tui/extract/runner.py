@@ -213,11 +213,13 @@ def _logits(output: Any) -> torch.Tensor:
 
 def _layer_part(pooled: torch.Tensor, labels: torch.Tensor, ok: torch.Tensor, n_classes: int, maps: bool) -> LayerPart:
     """Per-sample collective responses and per-class sums (on the device) of one layer."""
-    good = pooled[ok].double()
-    good_labels = labels[ok]
-    rows, inverse = torch.unique(good_labels, return_inverse=True)
-    sums = torch.zeros((len(rows),) + tuple(pooled.shape[1:]), dtype=torch.float64, device=pooled.device)
-    sums.index_add_(0, inverse, good)
+    good = pooled[ok]
+    rows, inverse = torch.unique(labels[ok], return_inverse=True)
+    # One small matmul (classes-in-batch × samples) beats index_add_, which is
+    # slow on the CPU; float32 within a batch, float64 across the run.
+    one_hot = torch.zeros((len(rows), len(good)), dtype=good.dtype, device=good.device)
+    one_hot[inverse, torch.arange(len(good), device=good.device)] = 1
+    sums = (one_hot @ good.reshape(len(good), -1)).double().reshape((len(rows),) + tuple(pooled.shape[1:]))
     counts = torch.bincount(inverse, minlength=len(rows))
     return LayerPart(
         collective=pooled.sum(dim=(2, 3)).cpu().numpy().astype(np.float16),
