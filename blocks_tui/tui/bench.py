@@ -1,0 +1,302 @@
+"""``blocks-tui bench ui``: frame time, key latency and start-up at 1000 classes.
+
+Three measurements, each against its goal, on a synthetic cache written
+once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
+
+* **Frame**: a 200x60 :class:`ConfusionMatrix` alone in an app; the time to
+  compute a frame (pyramid bins and codes) and build all 60 strips with an
+  empty strip cache ("cold"), then the same 60 lines again ("warm").
+* **Keys**: the viewer and an empty Textual app, headless at 200x60, each
+  pressing the same keys through the Pilot.  ``pilot.press`` returns once
+  the app is idle (Textual's own test: two ``wait_for_idle`` rounds), so
+  its wall time is key-to-idle.  Idle detection sleeps in steps of 20 ms,
+  so an app that repaints anything at all on a key needs one step more
+  than the empty app (about 62 ms against 41 ms, 1.5x): a third app that
+  repaints one character per key is measured too, as that floor.  The CPU
+  time per key is reported beside it: what the keys cost without the
+  sleeps.
+* **Start-up**: ``python -m blocks_tui view CACHE`` in a pseudo-terminal,
+  from process start until the first matrix half block (``▀``) is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+
+from ..cache import open_cache
+from .keymap import LoadedKeymap
+from .model import ViewerModel
+from .widgets.matrix import ConfusionMatrix
+
+FRAME_GOAL_MS = 5.0
+KEY_GOAL_RATIO = 1.5
+FIRST_FRAME_GOAL_S = 1.5
+SIZE = (200, 60)
+
+
+@dataclass
+class KeyTiming:
+    """Medians over the presses of one key, for the viewer and the empty app."""
+
+    name: str
+    wall_ms: float
+    cpu_ms: float
+    empty_wall_ms: float
+    empty_cpu_ms: float
+    floor_wall_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.wall_ms / self.empty_wall_ms
+
+
+@dataclass
+class UiReport:
+    classes: int
+    samples: int
+    frame_data_ms: float = 0.0
+    strips_cold_ms: float = 0.0
+    strips_warm_ms: float = 0.0
+    frame_bins: int = 0
+    keys: list[KeyTiming] = field(default_factory=list)
+    first_frame_s: list[float] = field(default_factory=list)
+
+    @property
+    def frame_cold_ms(self) -> float:
+        return self.frame_data_ms + self.strips_cold_ms
+
+
+def ensure_cache(path: Path, classes: int, samples: int, log: Callable[[str], None]) -> Path:
+    """Write the synthetic cache once (one small layer: the viewer never reads responses here)."""
+    if not path.exists():
+        from ..demo.synthetic_scale import generate, write_synthetic_cache
+
+        log(f"writing {path} ({classes:,} classes, {samples:,} samples) once...")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_synthetic_cache(path, generate(classes, samples, (64,), seed=0), seed=0)
+    return path
+
+
+class _MatrixOnly(App[None]):
+    """Just the matrix widget, so a frame is exactly SIZE."""
+
+    CSS = "ConfusionMatrix { width: 1fr; height: 1fr; background: #121212; }"
+
+    def compose(self) -> ComposeResult:
+        yield ConfusionMatrix(id="matrix")
+
+
+class _Empty(App[None]):
+    """The baseline: an app with nothing in it, pressed with the same keys."""
+
+
+class _Counter(Widget):
+    """One character that changes on every key."""
+
+    DEFAULT_CSS = "_Counter { height: 1; }"
+    count = 0
+
+    def render(self) -> str:
+        return str(self.count % 10)
+
+
+class _OneRepaint(App[None]):
+    """The floor: the least an app can do on a key and still show it (repaint one character)."""
+
+    def compose(self) -> ComposeResult:
+        yield _Counter()
+
+    def on_key(self) -> None:
+        counter = self.query_one(_Counter)
+        counter.count += 1
+        counter.refresh()
+
+
+async def _frame_times(model: ViewerModel, rounds: int, report: UiReport) -> None:
+    app = _MatrixOnly()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        widget = app.query_one(ConfusionMatrix)
+        width, height = widget.size
+        data, cold, warm = [], [], []
+        for i in range(rounds):
+            model.zoom = model.zoom[:1]
+            if i % 2:  # alternate the whole matrix with its largest child block
+                children = model.display.children(model.display.root)
+                model.zoom_to(max(children, key=model.display.size))
+            t0 = time.perf_counter()
+            frame = model.frame(width, height, widget.palette.n_levels)
+            t1 = time.perf_counter()
+            widget.show_frame(frame, (0, 0))
+            for y in range(height):
+                widget.render_line(y)
+            t2 = time.perf_counter()
+            for y in range(height):
+                widget.render_line(y)
+            t3 = time.perf_counter()
+            data.append(t1 - t0)
+            cold.append(t2 - t1)
+            warm.append(t3 - t2)
+            report.frame_bins = max(report.frame_bins, frame.bins)
+        report.frame_data_ms = 1000 * statistics.median(data)
+        report.strips_cold_ms = 1000 * statistics.median(cold)
+        report.strips_warm_ms = 1000 * statistics.median(warm)
+
+
+async def _press_times(app: App[None], keys: list[str], presses: int,
+                       before: Callable[[], Awaitable[None]] | None = None) -> tuple[float, float]:
+    """Median wall and CPU milliseconds of ``pilot.press`` for each round of ``keys``; the first key's figures."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(presses):
+            if before is not None:
+                await before()
+            for i, key in enumerate(keys):
+                w0, c0 = time.perf_counter(), time.process_time()
+                await pilot.press(key)
+                if i == 0:
+                    walls.append(time.perf_counter() - w0)
+                    cpus.append(time.process_time() - c0)
+    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
+
+
+async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None:
+    def viewer() -> App[None]:
+        from .app import BlocksApp
+
+        model.zoom = model.zoom[:1]
+        model.cursor = (0, 0)
+        return BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
+
+    # (name, keys of one round): the first key is timed, the second puts the state back.
+    for name, keys in (("cursor move (j)", ["j", "k"]), ("zoom in (enter)", ["enter", "backspace"])):
+        wall, cpu = await _press_times(viewer(), keys, presses)
+        empty_wall, empty_cpu = await _press_times(_Empty(), keys, presses)
+        floor_wall, _ = await _press_times(_OneRepaint(), keys, presses)
+        report.keys.append(KeyTiming(name, wall, cpu, empty_wall, empty_cpu, floor_wall))
+    wall, cpu = await _zoom_out_times(viewer(), presses)
+    empty_wall, empty_cpu = await _zoom_out_times(_Empty(), presses)
+    floor_wall, _ = await _zoom_out_times(_OneRepaint(), presses)
+    report.keys.append(KeyTiming("zoom out (backspace)", wall, cpu, empty_wall, empty_cpu, floor_wall))
+
+
+async def _zoom_out_times(app: App[None], presses: int) -> tuple[float, float]:
+    """Zoom out is timed after an untimed zoom in, so every timed press really zooms out."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(presses):
+            await pilot.press("enter")
+            w0, c0 = time.perf_counter(), time.process_time()
+            await pilot.press("backspace")
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
+
+
+def first_frame_seconds(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 30.0) -> float:
+    """Seconds from starting ``python -m blocks_tui view PATH`` in a pty to its first matrix half block."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
+    env.pop("TEXTUAL", None)
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "blocks_tui", "view", str(path)], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, start_new_session=True, close_fds=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while time.perf_counter() - started < timeout:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    seen = (seen + os.read(master, 1 << 16))[-4096:]
+                except OSError:
+                    break
+                if "▀".encode() in seen:
+                    return time.perf_counter() - started
+            if proc.poll() is not None:
+                break
+        raise RuntimeError(f"no matrix drawn within {timeout:.0f} s (exit code {proc.poll()}): {seen[-300:]!r}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        os.close(master)
+
+
+def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: int = 40, repeats: int = 3,
+             log: Callable[[str], None] = lambda line: None) -> UiReport:
+    ensure_cache(path, classes, samples, log)
+    report = UiReport(classes, samples)
+    log("frames...")
+    with open_cache(path) as cache:
+        report.classes, report.samples = cache.n_classes, cache.n_samples
+        model = ViewerModel.open(cache)
+        asyncio.run(_frame_times(model, 2 * presses, report))
+        log("keys (viewer and empty app, headless Pilot)...")
+        asyncio.run(_key_times(model, presses, report))
+    log("start-up in a pseudo-terminal...")
+    report.first_frame_s = [first_frame_seconds(path) for _ in range(repeats)]
+    return report
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def format_report(r: UiReport) -> str:
+    from ..analysis.bench import environment
+
+    first = statistics.median(r.first_frame_s)
+    lines = [
+        f"blocks-tui bench ui on {environment()}",
+        f"cache: {r.classes:,} classes, {r.samples:,} samples; matrix viewport {SIZE[0]}x{SIZE[1]} cells, "
+        f"{r.frame_bins} bins per side",
+        "",
+        "frame (median)                          ms    goal",
+        f"  frame data (bins, codes)          {r.frame_data_ms:6.2f}",
+        f"  strips, cold (empty LRU cache)    {r.strips_cold_ms:6.2f}",
+        f"  cold frame, total                 {r.frame_cold_ms:6.2f}    ≤ {FRAME_GOAL_MS:.0f}   "
+        f"{_verdict(r.frame_cold_ms <= FRAME_GOAL_MS)}",
+        f"  strips, warm (from LRU cache)     {r.strips_warm_ms:6.2f}",
+        "",
+        f"key-to-idle, headless Pilot at {SIZE[0]}x{SIZE[1]} (median)",
+        f"  {'key':<22}{'viewer':>10}{'empty app':>12}{'ratio':>8}  {'goal':<14}{'one-repaint app':>17}"
+        f"{'CPU/key viewer':>17}{'empty':>9}",
+    ]
+    for k in r.keys:
+        floor = f"{k.floor_wall_ms:.1f} ms {k.floor_wall_ms / k.empty_wall_ms:.2f}x"
+        lines.append(
+            f"  {k.name:<22}{k.wall_ms:7.1f} ms{k.empty_wall_ms:9.1f} ms{k.ratio:7.2f}x  "
+            f"{'≤ ' + str(KEY_GOAL_RATIO) + 'x ' + _verdict(k.ratio <= KEY_GOAL_RATIO):<14}{floor:>17}"
+            f"{k.cpu_ms:14.2f} ms{k.empty_cpu_ms:6.2f} ms")
+    lines += [
+        "  Pilot's idle test sleeps in 20 ms steps and any repaint costs one more step: the one-repaint app",
+        "  (one character redrawn per key) is the floor an app that shows a key press can reach.",
+        "",
+        f"process start to first frame (pty, median of {len(r.first_frame_s)}): {first:.2f} s    "
+        f"goal ≤ {FIRST_FRAME_GOAL_S} s   {_verdict(first <= FIRST_FRAME_GOAL_S)}   "
+        f"(runs: {', '.join(f'{s:.2f}' for s in r.first_frame_s)} s)",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""The slow half of the viewer's work: what runs in a worker thread.
+
+A filter change needs a pass over every sample, seriation and partitioning
+need seconds at 1000 classes.  Each is a pure function here that returns a
+small result object; :class:`~blocks_tui.tui.model.ViewerModel` installs it
+on the main thread in O(classes²) at most.  Nothing here touches the model,
+so a worker can never leave it half-updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ..analysis import ConfusionFilter, auto_partition, build_hierarchy, filtered_confusion, partition
+
+
+class ResultArrays(Protocol):
+    """What the model reads from one result set (``blocks_tui.cache.ResultSet`` has it)."""
+
+    topk_index: np.ndarray
+    topk_prob: np.ndarray
+    true_prob: np.ndarray
+
+
+class CacheLike(Protocol):
+    """The parts of :class:`blocks_tui.cache.Cache` the viewer uses."""
+
+    labels: np.ndarray
+    class_names: list[str]
+    result_names: list[str]
+
+    @property
+    def hierarchy(self): ...  # noqa: ANN201 - HierarchyArrays
+
+    def result(self, name: str) -> ResultArrays: ...
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which samples and cells the matrix shows, and which result sets it comes from.
+
+    Sample filters (``top_k``, the probability ranges, the result sets)
+    need a pass over samples; cell filters (``diagonal``, ``min_count``) only
+    touch the class x class matrix, so toggling them is instant.
+    """
+
+    result: str
+    compare: str | None = None
+    diagonal: bool = False
+    min_count: int = 0
+    top_k: int | None = None
+    predicted_prob: tuple[float, float] | None = None
+    true_prob: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_count < 0:
+            raise ValueError(f"the minimum count must be 0 or more, got {self.min_count}")
+        self.sample_filter()  # raises ValueError naming a bad value
+
+    def sample_filter(self) -> ConfusionFilter:
+        return ConfusionFilter(top_k=self.top_k, predicted_prob=self.predicted_prob, true_prob=self.true_prob)
+
+    def sample_key(self) -> tuple[object, ...]:
+        """Everything that needs a new pass over samples when it changes."""
+        return (self.result, self.compare, self.top_k, self.predicted_prob, self.true_prob)
+
+    def describe(self) -> list[str]:
+        """Short phrases for the header, one per filter that is not at its default."""
+        out = [] if self.diagonal else ["no diagonal"]
+        if self.min_count > 1:
+            out.append(f"count ≥ {self.min_count}")
+        if self.top_k is not None:
+            out.append(f"top-{self.top_k} errors")
+        if self.predicted_prob is not None:
+            out.append(f"p(pred) {self.predicted_prob[0]:g}–{self.predicted_prob[1]:g}")
+        if self.true_prob is not None:
+            out.append(f"p(true) {self.true_prob[0]:g}–{self.true_prob[1]:g}")
+        return out
+
+
+@dataclass(frozen=True)
+class SampleData:
+    """The result of one pass over samples: class x class counts for the active and compared result sets."""
+
+    filters: Filters
+    counts: np.ndarray  # (classes, classes) int64, rows true, diagonal kept
+    compare_counts: np.ndarray | None
+    kept: int  # samples that passed the sample filters
+
+
+def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
+    """One vectorised pass over the samples (milliseconds at 50k); run it in a worker."""
+    n = len(cache.class_names)
+    flt = filters.sample_filter()
+
+    def counts_of(name: str) -> tuple[np.ndarray, int]:
+        r = cache.result(name)
+        fc = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob)
+        return fc.matrix, int(fc.mask.sum())
+
+    counts, kept = counts_of(filters.result)
+    compare = counts_of(filters.compare)[0] if filters.compare else None
+    return SampleData(filters, counts, compare, kept)
+
+
+@dataclass(frozen=True)
+class Seriated:
+    """A seriation of one node's classes, as a subtree to graft (computed in a worker)."""
+
+    node: int  # base node that was seriated
+    method: str
+    names: list[str]
+    parent: np.ndarray
+    class_index: np.ndarray  # global class indices
+
+
+def compute_partition(similarity: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
+    """Blocks of the seriated window: ``n_blocks`` of them, or the modularity-best count for None."""
+    n = similarity.shape[0]
+    if n_blocks is None:
+        return auto_partition(similarity, max_blocks=min(32, n))
+    if not 1 <= n_blocks <= n:
+        raise ValueError(f"the number of blocks must lie in [1, {n}]")
+    return partition(similarity, n_blocks)
+
+
+def compute_seriation(
+    node: int, classes: np.ndarray, similarity: np.ndarray, class_names: Sequence[str], method: str
+) -> Seriated:
+    """Recursive seriation of a node's classes into a subtree (seconds at 1000 classes: a worker's job)."""
+    built = build_hierarchy(similarity, [class_names[c] for c in classes], method=method)
+    class_index = np.where(built.class_index >= 0, classes[np.maximum(built.class_index, 0)], -1)
+    return Seriated(node, method, built.names, built.parent, class_index)

@@ -1,0 +1,28 @@
+"""Open a cache in the viewer: the one entry point the CLI calls (``blocks-tui view``, ``demo``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..cache import open_cache
+from ..errors import BlocksError, UsageError
+
+
+def view(path: Path, result: str | None = None) -> int:
+    """Validate the cache and the result set first, so mistakes are one-line errors, then run the app.
+
+    Only labels and one result set's top-k arrays are read before the first
+    frame; layer responses and thumbnails stay on disk.
+    """
+    with open_cache(path) as cache:
+        if result is not None and result not in cache.result_names:
+            raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+        if not (sys.__stdin__ and sys.__stdin__.isatty() and sys.__stderr__ and sys.__stderr__.isatty()):
+            # Textual reads keys from stdin and draws on stderr: without a terminal it would hang.
+            raise BlocksError(f"the viewer needs a terminal; for text output run `blocks-tui summary {path}`")
+        from .app import BlocksApp
+        from .model import ViewerModel
+
+        BlocksApp(ViewerModel.open(cache, result)).run()
+    return 0

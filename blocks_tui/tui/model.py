@@ -1,0 +1,495 @@
+"""The viewer's state and what each key press computes from it.
+
+Textual-free on purpose: the app asks this model for a frame, a cell's
+description, the next outlier; the widgets only draw what comes back, and
+tests drive the model without a terminal.  The expensive steps are split in
+two: a pure ``compute_*`` function that may loop over samples or seriate
+(run in a worker thread) and an ``apply_*`` method that installs its result
+in O(classes²) at most.  A key press only ever reaches the second kind.
+
+Node numbers: the model keeps a *base* tree (the cache's hierarchy with
+single-child chains contracted, plus any adopted seriation) and shows a
+*display* tree (the base with its children sorted).  Every node number that
+crosses this module's boundary is a display node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..analysis import GroupMetrics, Pyramid, Tree, block_outliers, confusion_similarity
+from ..analysis.seriation import METHODS as SERIATION_METHODS
+from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
+from ..analysis.view_tree import (
+    child_blocks,
+    contract_chains,
+    covering_node,
+    graft,
+    metrics_from_matrix,
+    sort_children,
+    subtree_stop,
+)
+from .jobs import CacheLike, Filters, SampleData, Seriated, compute_sample_data
+
+METRICS = ("f1", "precision", "recall")
+SORTS = ("order", "name", "size", "metric")
+__all__ = ["SERIATION_METHODS", "METRICS", "SORTS", "CellInfo", "NodeStats", "OutlierStep", "ViewerModel"]
+
+
+@dataclass
+class Zoom:
+    """One step of the zoom path: a base node, or a range of display positions (a partition block)."""
+
+    node: int | None
+    start: int = 0
+    stop: int = 0
+    blocks: list[tuple[int, int]] | None = None  # partition blocks drawn instead of the children
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the status line says about the cell under the cursor."""
+
+    rows: tuple[int, int]  # display positions
+    columns: tuple[int, int]
+    true: str
+    predicted: str
+    count: int
+    share: float | None  # of the true rows' samples, when there are any
+    diagonal: bool
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    """A tree node's group counts and metrics (paper Eq. 1) under the current filters."""
+
+    name: str
+    classes: int
+    support: int
+    tp: int
+    fn: int
+    fp: int
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class OutlierStep:
+    """Where ``n``/``N`` moved the cursor: outlier ``index`` of ``total``."""
+
+    index: int
+    total: int
+    true: str
+    predicted: str
+    count: int
+
+
+@dataclass
+class _Preview:
+    """An adopted-on-trial seriation, with what to restore on discard."""
+
+    node: int
+    method: str
+    old_base: Tree
+    old_sort: str
+
+
+@dataclass
+class ViewerModel:
+    """All view state; see the module docstring for the split between compute and apply."""
+
+    cache: CacheLike
+    filters: Filters
+    metric: str = "f1"
+    delta: bool = False
+    sort: str = "order"
+    scale: str = "linear"
+    base: Tree = field(init=False)
+    display: Tree = field(init=False)
+    zoom: list[Zoom] = field(init=False)
+    cursor: tuple[int, int] = (0, 0)  # display positions (true class row, predicted class column)
+    highlight: int | None = None  # base node
+    preview: _Preview | None = None
+    kept: int = 0  # samples that passed the sample filters
+    last_frame: MatrixFrame | None = None
+    # Aggregates of the current pass over samples; a key press reads only these.
+    counts: np.ndarray = field(init=False, repr=False)  # (classes, classes) sample-filtered counts
+    compare_counts: np.ndarray | None = field(init=False, repr=False)
+    shown: np.ndarray = field(init=False, repr=False)  # counts after the cell filters
+    pyramid: Pyramid = field(init=False, repr=False)  # summed-area table of ``shown`` in display order
+    metrics: GroupMetrics = field(init=False, repr=False)  # per base node
+    compare_metrics: GroupMetrics | None = field(init=False, repr=False)
+    _old_of_new: np.ndarray = field(init=False, repr=False)
+    _new_of_old: np.ndarray = field(init=False, repr=False)
+    _outliers: tuple[tuple[object, ...], list[tuple[int, int, int]]] | None = field(default=None, repr=False)
+    _outlier_at: int = -1
+
+    @classmethod
+    def open(cls, cache: CacheLike, result: str | None = None) -> "ViewerModel":
+        """The model of a cache with its first frame's data: one pass over one result set."""
+        names = cache.result_names
+        result = result or ("original" if "original" in names else names[0])
+        others = [n for n in names if n != result]
+        model = cls(cache, Filters(result=result, compare=others[0] if others else None))
+        h = cache.hierarchy
+        model._set_base(contract_chains(Tree.from_arrays(h.names, h.parent, h.class_index))[0])
+        model.zoom = [Zoom(model.base.root)]
+        model.apply_sample_data(compute_sample_data(cache, model.filters))
+        return model
+
+    # -- trees and aggregates ---------------------------------------------------------
+    def _set_base(self, base: Tree) -> None:
+        self.base = base
+        self.display, self._old_of_new = base, np.arange(base.n_nodes)
+        self._new_of_old = self._old_of_new.copy()
+
+    def _resort(self) -> None:
+        """Rebuild the display tree from the base and the sort key; keep the cursor on its classes."""
+        before = self.display.order
+        values = self.metric_values(display=False) if self.sort == "metric" else None
+        self.display, self._old_of_new = sort_children(self.base, self.sort, values)
+        self._new_of_old = np.empty_like(self._old_of_new)
+        self._new_of_old[self._old_of_new] = np.arange(len(self._old_of_new))
+        if not np.array_equal(before, self.display.order):
+            pos = self.display.position
+            self.cursor = (int(pos[before[self.cursor[0]]]), int(pos[before[self.cursor[1]]]))
+            self.zoom = [z for z in self.zoom if z.node is not None]
+            for z in self.zoom:
+                z.blocks = None
+        self._rebuild_pyramid()
+
+    def _rebuild_pyramid(self) -> None:
+        self.pyramid = Pyramid(self.shown, self.display.order, self.display.order)
+        self._outliers = None
+
+    def apply_sample_data(self, data: SampleData) -> None:
+        """Install a finished pass over samples (keeps the cell filters of the current filters)."""
+        self.filters = replace(data.filters, diagonal=self.filters.diagonal, min_count=self.filters.min_count)
+        self.counts = data.counts
+        self.compare_counts = data.compare_counts
+        self.kept = data.kept
+        self.metrics = metrics_from_matrix(self.base, self.counts)
+        self.compare_metrics = (
+            metrics_from_matrix(self.base, data.compare_counts) if data.compare_counts is not None else None
+        )
+        if self.compare_metrics is None:
+            self.delta = False
+        self._cell_filter()
+        if self.sort == "metric":
+            self._resort()
+        else:
+            self._rebuild_pyramid()
+
+    def _cell_filter(self) -> None:
+        shown = self.counts.copy()
+        if not self.filters.diagonal:
+            np.fill_diagonal(shown, 0)
+        if self.filters.min_count > 1:
+            shown[shown < self.filters.min_count] = 0
+        self.shown = shown
+
+    def set_cell_filters(self, diagonal: bool | None = None, min_count: int | None = None) -> None:
+        """Diagonal on/off and the minimum count: O(classes²), no samples."""
+        self.filters = replace(
+            self.filters,
+            diagonal=self.filters.diagonal if diagonal is None else diagonal,
+            min_count=self.filters.min_count if min_count is None else min_count,
+        )
+        self._cell_filter()
+        self._rebuild_pyramid()
+
+    def set_metric(self, metric: str, delta: bool = False) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+        if delta and self.compare_metrics is None:
+            raise ValueError("no second result set to compare with")
+        self.metric, self.delta = metric, delta
+        if self.sort == "metric":
+            self._resort()
+
+    def cycle_metric(self) -> str:
+        """F1 → precision → recall → their changes against the compared result set → F1."""
+        options = [(m, False) for m in METRICS]
+        if self.compare_metrics is not None:
+            options += [(m, True) for m in METRICS]
+        i = options.index((self.metric, self.delta)) if (self.metric, self.delta) in options else -1
+        self.set_metric(*options[(i + 1) % len(options)])
+        return self.metric_label()
+
+    def metric_label(self) -> str:
+        return f"Δ{self.metric} vs {self.filters.compare}" if self.delta else self.metric
+
+    def metric_values(self, display: bool = True) -> np.ndarray:
+        """(nodes,) float: the chosen metric of every node (display order unless ``display=False``)."""
+        values = getattr(self.metrics, self.metric).astype(np.float64)
+        if self.delta and self.compare_metrics is not None:
+            values = values - getattr(self.compare_metrics, self.metric)
+        return values[self._old_of_new] if display else values
+
+    def set_sort(self, sort: str) -> None:
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
+        self.sort = sort
+        self._resort()
+
+    def set_scale(self, scale: str) -> None:
+        self.scale = scale
+
+    # -- node numbering ------------------------------------------------------------
+    def to_display(self, base_node: int) -> int:
+        return int(self._new_of_old[base_node])
+
+    def to_base(self, display_node: int) -> int:
+        return int(self._old_of_new[display_node])
+
+    # -- the zoom path -------------------------------------------------------------
+    def window(self) -> tuple[int, int]:
+        z = self.zoom[-1]
+        if z.node is None:
+            return z.start, z.stop
+        d = self.to_display(z.node)
+        return int(self.display.start[d]), int(self.display.stop[d])
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """The child blocks of the current zoom: partition blocks if drawn, else the node's children."""
+        z = self.zoom[-1]
+        if z.blocks is not None:
+            return z.blocks
+        if z.node is None:
+            return [(z.start, z.stop)]
+        return child_blocks(self.display, self.to_display(z.node))
+
+    def zoom_node(self) -> int:
+        """The display node the zoom window belongs to (the covering node for a partition block)."""
+        z = self.zoom[-1]
+        if z.node is not None:
+            return self.to_display(z.node)
+        return covering_node(self.display, z.start, z.stop)
+
+    def breadcrumb(self) -> list[str]:
+        return [z.label or self.display.names[self.to_display(z.node)] for z in self.zoom]  # type: ignore[arg-type]
+
+    def zoom_path(self) -> list[int | None]:
+        """Display node of each zoom step (None for a partition block)."""
+        return [None if z.node is None else self.to_display(z.node) for z in self.zoom]
+
+    def zoom_in_at(self, row_bin: int, col_bin: int) -> str | None:
+        """Zoom into the diagonal child block under a cell; returns why not, or None when it zoomed."""
+        frame = self._frame()
+        block_row, block_col = int(frame.block[row_bin]), int(frame.block[col_bin])
+        if block_row != block_col:
+            return "not on a diagonal block: Enter zooms into the block on the diagonal"
+        blocks = self.blocks()
+        a, b = blocks[block_row]
+        if len(blocks) == 1 and (a, b) == self.window():
+            return "this block has no sub-blocks; press b to partition it"
+        if b - a < 2:
+            if len(self.zoom) == 1 and max(y - x for x, y in blocks) < 2:  # a flat cache: no groups at all
+                return "no hierarchy here: b partitions the classes into blocks, s seriates them into a hierarchy"
+            return "a single class: nothing to zoom into"
+        z = self.zoom[-1]
+        if z.blocks is None and z.node is not None:
+            child = self.display.children(self.to_display(z.node))[block_row]
+            self.zoom.append(Zoom(self.to_base(child)))
+        else:
+            self.zoom.append(Zoom(None, a, b, label=f"block {block_row + 1}"))
+        self._clamp_cursor()
+        return None
+
+    def zoom_out(self) -> bool:
+        if len(self.zoom) == 1:
+            return False
+        self.zoom.pop()
+        self._outliers = None
+        return True
+
+    def zoom_to(self, display_node: int) -> None:
+        """Zoom along the hierarchy to a node (its parent, with the cursor on it, for a single class)."""
+        node = display_node
+        if self.display.size(node) < 2 and self.display.parent[node] >= 0:
+            node = int(self.display.parent[node])
+            p = int(self.display.start[display_node])
+            self.cursor = (p, p)
+        self.zoom = [Zoom(self.to_base(n)) for n in self.display.path(node)]
+        self._clamp_cursor()
+        self._outliers = None
+
+    def _clamp_cursor(self) -> None:
+        start, stop = self.window()
+        r, c = self.cursor
+        if not (start <= r < stop and start <= c < stop):
+            self.cursor = (start, start)
+        self._outliers = None
+
+    # -- highlight, frame and cursor ----------------------------------------------------
+    def set_highlight(self, display_node: int | None) -> None:
+        self.highlight = None if display_node is None else self.to_base(display_node)
+
+    def band(self) -> tuple[int, int] | None:
+        """The highlighted node's position range, unless it covers the whole window."""
+        if self.highlight is None:
+            return None
+        d = self.to_display(self.highlight)
+        a, b = int(self.display.start[d]), int(self.display.stop[d])
+        start, stop = self.window()
+        return None if a <= start and stop <= b else (a, b)
+
+    def frame(self, width: int, height: int, n_levels: int) -> MatrixFrame:
+        """The current window drawn on ``width`` x ``height`` cells with ``n_levels`` colours."""
+        start, stop = self.window()
+        top = self.zoom_node()
+        groups = self._gutter_groups(top, start, stop)
+        bins, magnify = frame_layout(stop - start, width, height, len(groups))
+        self.last_frame = matrix_frame(
+            self.pyramid, start, stop, bins, blocks=self.blocks(), band=self.band(), groups=groups,
+            n_levels=n_levels, scale=self.scale, magnify=magnify,
+        )
+        return self.last_frame
+
+    def _frame(self) -> MatrixFrame:
+        if self.last_frame is None:
+            raise RuntimeError("no frame drawn yet")
+        return self.last_frame
+
+    def _gutter_groups(self, top: int, start: int, stop: int) -> list[np.ndarray]:
+        """Group ids per position for the levels below ``top`` (-1 where a class is shallower)."""
+        tree = self.display
+        depth0 = int(tree.depth[top])
+        leaves = tree.leaf_of_class()[tree.order[start:stop]]
+        deepest = int(tree.depth[leaves].max()) - 1  # the last level with internal nodes
+        out = []
+        for depth in range(depth0 + 1, min(deepest, depth0 + MAX_GUTTER_LEVELS) + 1):
+            at = tree.ancestor_at_depth(depth)[tree.order[start:stop]]
+            out.append(np.where(tree.depth[at] == depth, at, -1))
+        return out
+
+    def cursor_bins(self) -> tuple[int, int]:
+        frame = self._frame()
+        return frame.bin_of(self.cursor[0]), frame.bin_of(self.cursor[1])
+
+    def set_cursor_bins(self, row_bin: int, col_bin: int) -> None:
+        frame = self._frame()
+        self.cursor = (int(frame.edges[row_bin]), int(frame.edges[col_bin]))
+
+    def _range_name(self, a: int, b: int) -> str:
+        names = self.cache.class_names
+        order = self.display.order
+        if b - a == 1:
+            return names[order[a]]
+        node = covering_node(self.display, a, b)
+        return f"{b - a} classes in {self.display.names[node]} ({names[order[a]]} … {names[order[b - 1]]})"
+
+    def cell_info(self, row_bin: int, col_bin: int) -> CellInfo:
+        frame = self._frame()
+        rows = (int(frame.edges[row_bin]), int(frame.edges[row_bin + 1]))
+        cols = (int(frame.edges[col_bin]), int(frame.edges[col_bin + 1]))
+        count = int(frame.counts[row_bin, col_bin])
+        true_classes = self.display.order[rows[0] : rows[1]]
+        support = int(self.counts[true_classes].sum())
+        return CellInfo(
+            rows, cols, self._range_name(*rows), self._range_name(*cols), count,
+            count / support if support else None, rows == cols,
+        )
+
+    def node_stats(self, display_node: int) -> NodeStats:
+        m, b = self.metrics, self.to_base(display_node)
+        return NodeStats(
+            self.display.names[display_node], self.display.size(display_node), int(m.true_count[b]),
+            int(m.tp[b]), int(m.true_count[b] - m.tp[b]), int(m.predicted_count[b] - m.tp[b]),
+            float(m.precision[b]), float(m.recall[b]), float(m.f1[b]),
+        )
+
+    # -- block outliers -----------------------------------------------------------
+    def outliers(self) -> list[tuple[int, int, int]]:
+        """Off-block cells of the window as ``(row position, column position, count)``, in rank order.
+
+        Ranked by :func:`~blocks_tui.analysis.block_outliers` (count, then surprise); computed
+        once per window, blocks and filter, from the class x class matrix.
+        """
+        key = (tuple(self.window()), tuple(self.blocks()), id(self.pyramid))
+        if self._outliers is None or self._outliers[0] != key:
+            start, stop = self.window()
+            blocks = self.blocks()
+            cells: list[tuple[int, int, int]] = []
+            # Blocks of single classes make every confusion "off-block": no outliers then.
+            if len(blocks) > 1 and max(b - a for a, b in blocks) > 1:
+                idx = self.display.order[start:stop]
+                found = block_outliers(self.shown[np.ix_(idx, idx)], [(a - start, b - start) for a, b in blocks])
+                # found.true / .predicted index the window's rows, i.e. positions - start
+                cells = [(int(r) + start, int(c) + start, int(n))
+                         for r, c, n in zip(found.true, found.predicted, found.count)]
+            self._outliers = (key, cells)
+            self._outlier_at = -1
+        return self._outliers[1]
+
+    def step_outlier(self, step: int) -> OutlierStep | None:
+        """Move the cursor to the next (``step=1``) or previous (-1) block outlier of the window."""
+        cells = self.outliers()
+        if not cells:
+            return None
+        if self._outlier_at < 0:
+            self._outlier_at = 0 if step > 0 else len(cells) - 1
+        else:
+            self._outlier_at = (self._outlier_at + step) % len(cells)
+        r, c, n = cells[self._outlier_at]
+        self.cursor = (r, c)
+        names, order = self.cache.class_names, self.display.order
+        return OutlierStep(self._outlier_at + 1, len(cells), names[order[r]], names[order[c]], n)
+
+    # -- partition and seriation ------------------------------------------------------
+    def window_similarity(self) -> tuple[np.ndarray, np.ndarray]:
+        """The window's classes (display order) and their confusion similarity, for a worker."""
+        start, stop = self.window()
+        idx = self.display.order[start:stop].copy()
+        return idx, confusion_similarity(self.counts[np.ix_(idx, idx)])
+
+    def apply_partition(self, blocks: list[tuple[int, int]] | None) -> None:
+        """Draw (and zoom along) partition blocks, given relative to the window; None restores the children."""
+        start, _ = self.window()
+        self.zoom[-1].blocks = None if blocks is None else [(a + start, b + start) for a, b in blocks]
+        self._outliers = None
+
+    def seriation_target(self) -> int | None:
+        """The base node a seriation would replace, or None for a partition block."""
+        return self.zoom[-1].node
+
+    def apply_seriation(self, result: Seriated) -> None:
+        """Show a seriation as the hierarchy, on trial: :meth:`adopt` keeps it, :meth:`discard` undoes it."""
+        old = self.base
+        stop = subtree_stop(old, result.node)
+        grafted = contract_chains(graft(old, result.node, result.names, result.parent, result.class_index))[0]
+        self.preview = _Preview(result.node, result.method, old, self.sort)
+        shift = grafted.n_nodes - old.n_nodes
+        if self.highlight is not None:
+            if result.node < self.highlight < stop:
+                self.highlight = None
+            elif self.highlight >= stop:
+                self.highlight += shift
+        self._set_base(grafted)
+        self.sort = "order"  # a seriation is an order: sorting children would undo it
+        self._refresh_for_new_base()
+
+    def adopt(self) -> None:
+        self.preview = None
+
+    def discard(self) -> None:
+        if self.preview is None:
+            return
+        preview, self.preview = self.preview, None
+        self._set_base(preview.old_base)
+        self.highlight = None
+        self.sort = preview.old_sort
+        self._refresh_for_new_base()
+
+    def _refresh_for_new_base(self) -> None:
+        self.metrics = metrics_from_matrix(self.base, self.counts)
+        if self.compare_counts is not None:
+            self.compare_metrics = metrics_from_matrix(self.base, self.compare_counts)
+        for z in self.zoom:
+            z.blocks = None
+        self.zoom = [z for z in self.zoom if z.node is not None]
+        self._resort()

@@ -1,0 +1,1 @@
+"""Screens of the viewer: main, help, filter, dialogs, too-small."""

@@ -1,0 +1,68 @@
+"""The help screen: every binding with its current keys and id, and what the colours mean."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...analysis.view_frame import BLOCK, CURSOR, FN_BAND, FP_BAND, NODE_BLOCK
+from ..bindings import ALL_KEYS, SCOPES
+from ..keymap import effective_keys
+from ..palette import FIXED
+
+
+def _shown_keys(keys: str, display: Callable[[Binding], str]) -> str:
+    """``"k,up"`` as the footer would show it: ``k  ↑``."""
+    return "  ".join(display(Binding(k.strip(), "")) for k in keys.split(",") if k.strip())
+
+
+class HelpScreen(ModalScreen[None]):
+    """Built from the bindings table and the app's keymap, so it lists remapped keys as they are."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, keymap: dict[str, str], keymap_file: str) -> None:
+        super().__init__()
+        self.keymap, self.keymap_file = keymap, keymap_file
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(self._keys(), id="help-keys")
+            yield Static(self._legend(), id="help-legend")
+
+    def _keys(self) -> Table:
+        keys = effective_keys(self.keymap)
+        table = Table(title="blocks-tui keys", title_justify="left", expand=True, box=None, padding=(0, 1))
+        table.add_column("keys", style="bold cyan", no_wrap=True)
+        table.add_column("what it does", ratio=1)
+        table.add_column("id (for keymap.toml)", style="dim", no_wrap=True)
+        for scope, title in SCOPES.items():
+            table.add_row(Text(title, style="bold underline"), "", "")
+            for spec in (s for s in ALL_KEYS if s.scope == scope):
+                table.add_row(_shown_keys(keys[spec.id], self.app.get_key_display), spec.help, spec.id)
+        table.add_row("", "", "")
+        table.add_row("ctrl+p", "Command palette: every action above, by name", "")
+        table.add_row("tab", "Move focus between the tree and the matrix", "")
+        return table
+
+    def _legend(self) -> Text:
+        text = Text("\nColours\n", style="bold")
+        for code, meaning in ((BLOCK, "empty cell inside a diagonal child block"),
+                              (FN_BAND, "the tree node's rows: its false negatives"),
+                              (FP_BAND, "the tree node's columns: its false positives"),
+                              (NODE_BLOCK, "the tree node's own block (true positives)"),
+                              (CURSOR, "the cursor")):
+            text.append("  ██ ", style=FIXED[code])
+            text.append(f"{meaning}\n")
+        text.append("  Counts run from purple (few) through red and orange to pale yellow (many);\n"
+                    "  a count of 0 is the background.  c switches linear/log, d the diagonal.\n")
+        text.append(f"\nRemap keys in {self.keymap_file} (TOML: \"binding id\" = \"key1,key2\").\n", style="dim")
+        text.append("Press Escape or ? to close.", style="dim")
+        return text

@@ -1,0 +1,1 @@
+"""Widgets of the viewer; each declares the Message classes it posts."""

@@ -1,0 +1,168 @@
+"""The confusion matrix: half-block cells on Textual's Line API.
+
+The widget draws a :class:`~blocks_tui.analysis.view_frame.MatrixFrame`
+that the app computed; it never sees samples or counts beyond the frame.
+Each terminal line shows two bin rows (``▀``: upper row in the foreground,
+lower in the background).  A line is built from the frame's code raster:
+equal neighbouring cells merge into one segment, styles come from a
+prebuilt table, and the finished :class:`Strip` goes into an LRU cache
+keyed by the frame and, for the cursor's lines only, the cursor column.  A
+cursor move therefore repaints two or three lines from cache misses and
+leaves the rest alone (``refresh_lines``).
+
+Keys only *ask* to move (:class:`CursorRequested`): the app moves the
+cursor with :meth:`move_cursor_to` together with the status line and the
+selection pane, so the screen repaints once per key, not once per widget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from textual.cache import LRUCache
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...analysis.view_frame import CURSOR, EMPTY, MatrixFrame
+from ..bindings import MATRIX_KEYS, bindings
+from ..palette import Palette, palette_for
+
+
+class ConfusionMatrix(ScrollView, can_focus=True):
+    """Draws a frame, moves a cell cursor, and asks the app to zoom."""
+
+    BINDINGS = bindings(MATRIX_KEYS)
+
+    class CursorRequested(Message):
+        """A key asks for the cursor on this cell (bin coordinates of the current frame, clamped)."""
+
+        def __init__(self, row: int, column: int) -> None:
+            super().__init__()
+            self.row, self.column = row, column
+
+    class ZoomIn(Message):
+        """Enter on a cell: zoom into the diagonal block there, if it is one."""
+
+        def __init__(self, row: int, column: int) -> None:
+            super().__init__()
+            self.row, self.column = row, column
+
+    class ViewportChanged(Message):
+        """The drawing area changed size; the app answers with a new frame."""
+
+        def __init__(self, width: int, height: int) -> None:
+            super().__init__()
+            self.width, self.height = width, height
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.frame: MatrixFrame | None = None
+        self.cursor = (0, 0)
+        self.palette: Palette = palette_for("truecolor")
+        self._pairs = np.zeros((0, 0), dtype=np.int32)
+        self._generation = 0
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+
+    def on_mount(self) -> None:
+        self.palette = palette_for(self.app.console.color_system)
+
+    def on_resize(self) -> None:
+        # The drawing always fits the widget, so the virtual size is the widget's own: changing it
+        # per frame would cost a layout pass of the whole screen on every zoom.
+        self.virtual_size = self.size
+        self.post_message(self.ViewportChanged(self.size.width, self.size.height))
+
+    # -- state from the app ------------------------------------------------------
+    def show_frame(self, frame: MatrixFrame, cursor: tuple[int, int]) -> None:
+        """Draw a new frame with the cursor on bin ``cursor``; every line is redrawn."""
+        raster = frame.raster().astype(np.int32)
+        self._pairs = raster[0::2] * self.palette.size + raster[1::2]
+        self.frame = frame
+        self.cursor = self._clamp(cursor)
+        self._generation += 1
+        self._strips.clear()
+        self.refresh()
+
+    def move_cursor_to(self, row: int, column: int) -> None:
+        """Put the cursor on a bin, repainting only the lines it leaves and enters."""
+        new = self._clamp((row, column))
+        if new == self.cursor:
+            return
+        old_lines = self._cursor_lines()
+        self.cursor = new
+        for y in sorted(old_lines | self._cursor_lines()):
+            self.refresh_lines(y)
+
+    def _request(self, row: int, column: int) -> None:
+        target = self._clamp((row, column))
+        if target != self.cursor:
+            self.post_message(self.CursorRequested(*target))
+
+    def _clamp(self, cell: tuple[int, int]) -> tuple[int, int]:
+        last = (self.frame.bins - 1) if self.frame else 0
+        return min(max(cell[0], 0), last), min(max(cell[1], 0), last)
+
+    # -- actions -----------------------------------------------------------------
+    def action_cursor(self, rows: int, columns: int) -> None:
+        self._request(self.cursor[0] + rows, self.cursor[1] + columns)
+
+    def action_corner(self, last: int) -> None:
+        end = (self.frame.bins - 1) if self.frame and last else 0
+        self._request(end, end)
+
+    def action_to_diagonal(self) -> None:
+        self._request(self.cursor[0], self.cursor[0])
+
+    def action_zoom_in(self) -> None:
+        if self.frame is not None:
+            self.post_message(self.ZoomIn(*self.cursor))
+
+    # -- drawing -----------------------------------------------------------------
+    def _cursor_lines(self) -> set[int]:
+        if self.frame is None:
+            return set()
+        m = self.frame.magnify
+        first, last = self.cursor[0] * m, self.cursor[0] * m + m - 1
+        return set(range(first // 2, last // 2 + 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = max(self.size.width, self._pairs.shape[1])
+        on_cursor = y in self._cursor_lines()
+        key = (self._generation, y, self.cursor[1] if on_cursor else -1, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._build_line(y, width, on_cursor)
+            self._strips[key] = strip
+        return strip
+
+    def _build_line(self, y: int, width: int, on_cursor: bool) -> Strip:
+        palette = self.palette
+        if y >= self._pairs.shape[0]:
+            char, style = palette.cell(EMPTY * palette.size + EMPTY)
+            return Strip([Segment(char * width, style)], width)
+        row = self._pairs[y]
+        if on_cursor:
+            row = self._with_cursor(row.copy(), y)
+        if width > len(row):  # pad with background, so a trailing empty run merges with it
+            row = np.concatenate([row, np.full(width - len(row), EMPTY * palette.size + EMPTY, row.dtype)])
+        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
+        starts = np.concatenate([[0], cuts]).tolist()
+        stops = np.concatenate([cuts, [len(row)]]).tolist()
+        values = row[starts].tolist()
+        chars, styles = palette.chars, palette.styles
+        return Strip([Segment(chars[p] * (b - a), styles[p]) for a, b, p in zip(starts, stops, values)], width)
+
+    def _with_cursor(self, row: np.ndarray, y: int) -> np.ndarray:
+        """Overlay the cursor's half cells on one line of code pairs."""
+        assert self.frame is not None
+        m, size = self.frame.magnify, self.palette.size
+        x0 = self.frame.gutter_width + self.cursor[1] * m
+        rows = range(self.cursor[0] * m, self.cursor[0] * m + m)
+        upper, lower = divmod(row[x0 : x0 + m], size)
+        if 2 * y in rows:
+            upper[:] = CURSOR
+        if 2 * y + 1 in rows:
+            lower[:] = CURSOR
+        row[x0 : x0 + m] = upper * size + lower
+        return row

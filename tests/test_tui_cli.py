@@ -1,0 +1,47 @@
+"""``blocks-tui view`` and ``blocks-tui bench ui`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from blocks_tui.tui.bench import UiReport, bench_ui, format_report
+from test_cli import run_cli
+
+
+def test_view_of_a_missing_cache_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["view", str(tmp_path / "nope.h5")], capsys)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "no such file" in err and "Traceback" not in err
+
+
+def test_view_resolves_names_like_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["view", "absent", "--cache-dir", str(tmp_path)], capsys)
+    assert code == 1 and str(tmp_path / "absent.h5") in err
+
+
+def test_view_checks_the_result_set_then_needs_a_terminal(tiny_cache: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["view", str(tiny_cache), "--result", "nope"], capsys)
+    assert code == 2 and "no result set 'nope'" in err and "original, grayscale" in err
+    code, _, err = run_cli(["view", str(tiny_cache)], capsys)  # pytest's stdin is no terminal
+    assert code == 1 and "needs a terminal" in err and err.count("\n") == 1
+
+
+def test_bench_ui_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["bench", "ui", "--classes", "1"], capsys)
+    assert code == 2 and "--classes" in err
+
+
+def test_bench_ui_measures_frames_keys_and_start_up(tmp_path: Path) -> None:
+    """A small run of the real benchmark: every figure present and plausible."""
+    report = bench_ui(tmp_path / "ui.h5", classes=60, samples=600, presses=2, repeats=1)
+    assert isinstance(report, UiReport) and report.classes == 60
+    assert 0 < report.frame_data_ms < 1000 and 0 < report.strips_warm_ms <= report.strips_cold_ms * 5
+    assert [k.name for k in report.keys] == ["cursor move (j)", "zoom in (enter)", "zoom out (backspace)"]
+    assert all(k.wall_ms > 0 and k.empty_wall_ms > 0 and k.floor_wall_ms > 0 for k in report.keys)
+    assert 0 < report.first_frame_s[0] < 30
+    text = format_report(report)
+    for needle in ("cold frame, total", "strips, warm", "key-to-idle", "zoom out (backspace)", "first frame"):
+        assert needle in text

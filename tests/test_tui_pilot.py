@@ -1,0 +1,434 @@
+"""The viewer driven by key presses (Textual's Pilot) on a five-class cache with known confusions."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static
+
+from blocks_tui.analysis import block_outliers
+from blocks_tui.analysis.view_frame import BLOCK, FN_BAND, FP_BAND, NODE_BLOCK
+from blocks_tui.cache import CacheWriter, open_cache
+from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.bindings import ALL_KEYS
+from blocks_tui.tui.keymap import LoadedKeymap
+from blocks_tui.tui.model import NodeStats, ViewerModel
+from blocks_tui.tui.screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog
+from blocks_tui.tui.screens.filter import FilterScreen
+from blocks_tui.tui.screens.help import HelpScreen
+from blocks_tui.tui.screens.main import MainScreen
+from blocks_tui.tui.screens.too_small import TooSmallScreen
+from blocks_tui.tui.widgets.selection import CellView, NodeView, SelectionPane
+
+from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
+
+# Predictions per class (6 samples each), in class order cat, dog, car, bus, van.  Positions in the
+# tree order are the same: animals = {cat, dog} = positions 0-1, vehicles = {car, bus, van} = 2-4.
+ORIGINAL = [[0, 0, 0, 0, 1, 1], [1, 1, 1, 1, 1, 0], [2, 2, 2, 3, 3, 0], [3, 3, 3, 3, 4, 2], [4, 4, 4, 4, 4, 1]]
+GRAYSCALE = [[0, 0, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [2, 2, 3, 3, 3, 3], [3, 3, 2, 2, 4, 4], [4, 4, 4, 3, 3, 3]]
+SIZE = (100, 30)
+
+
+def _topk(predicted: np.ndarray, labels: np.ndarray, confident: float) -> tuple[np.ndarray, ...]:
+    n = len(predicted)
+    index = np.array([[p] + [c for c in range(5) if c != p] for p in predicted])
+    prob = np.tile(np.array([confident, 0.1, 0.05, 0.03, 0.02], dtype=np.float32), (n, 1))
+    prob[:, 0] = np.linspace(0.45, confident, n)  # top-1 probabilities from 0.45 up
+    true_prob = prob[np.arange(n), np.argmax(index == labels[:, None], axis=1)]
+    return index, prob, true_prob
+
+
+def write_viewer_cache(path: Path) -> Path:
+    """Five classes, two result sets, confusions inside the groups and two across them (the outliers)."""
+    labels = np.repeat(np.arange(5), 6)
+    with CacheWriter(path, config={"model": "pilot", "dataset": "pilot"}) as w:
+        w.write_classes(TINY_CLASSES)
+        w.write_hierarchy(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX, source="file")
+        w.write_samples(labels, [f"s{i}" for i in range(30)], np.zeros((30, 48, 48, 3), dtype=np.uint8))
+        for name, rows in (("original", ORIGINAL), ("grayscale", GRAYSCALE)):
+            w.write_result_set(name, *_topk(np.array(rows).ravel(), labels, 0.95))
+        w.write_layer("stage1", np.zeros((5, 2, 1, 1), np.float32), np.zeros((30, 2), np.float16), (1, 2, 4, 4))
+    return path
+
+
+@pytest.fixture
+def viewer_cache(tmp_path: Path) -> Path:
+    return write_viewer_cache(tmp_path / "pilot.h5")
+
+
+def run_app(path: Path, script: Callable[[BlocksApp, Pilot], Awaitable[None]], size: tuple[int, int] = SIZE,
+            keys: dict[str, str] | None = None) -> None:
+    """Run the viewer headless on ``path`` and hand it to ``script``; no user keymap is read."""
+
+    async def main() -> None:
+        with open_cache(path) as cache:
+            app = BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml"), keys=keys or {}))
+            async with app.run_test(size=size) as pilot:
+                await pilot.pause()
+                await script(app, pilot)
+
+    asyncio.run(main())
+
+
+async def settle(app: BlocksApp, pilot: Pilot) -> None:
+    """Wait for running workers and the messages they post."""
+    for _ in range(200):
+        await pilot.pause()
+        if not app._jobs:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("a worker did not finish")
+
+
+@pytest.fixture(autouse=True)
+def _truecolor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORTERM", "truecolor")
+
+
+def test_starts_on_the_whole_hierarchy_with_the_matrix_focused(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        assert isinstance(app.screen, MainScreen) and app.focused is app.matrix
+        assert app.model.breadcrumb() == ["all"]
+        assert app.matrix.frame is not None and app.matrix.frame.bins == 5
+        assert app.matrix.cursor == (0, 0)
+        assert "true cat" in app.status.message.plain and "predicted cat" in app.status.message.plain
+
+    run_app(viewer_cache, script)
+
+
+def test_cursor_moves_cell_by_cell_and_the_status_names_the_cell(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("j", "j", "l")
+        assert app.matrix.cursor == (2, 1) and app.model.cursor == (2, 1)
+        assert "true car" in app.status.message.plain and "predicted dog" in app.status.message.plain
+        await pilot.press("h")
+        assert app.matrix.cursor == (2, 0)
+        status = app.status.message.plain
+        assert "predicted cat" in status and "1 (16.7% of the row)" in status
+        await pilot.press("down", "right", "right", "right", "right", "right")  # clamped at the edge
+        assert app.matrix.cursor == (3, 4)
+        await pilot.press("x")
+        assert app.matrix.cursor == (3, 3)
+        await pilot.press("G")
+        assert app.matrix.cursor == (4, 4)
+        await pilot.press("g")
+        assert app.matrix.cursor == (0, 0)
+        assert app.main.query_one(CellView).item is not None
+
+    run_app(viewer_cache, script)
+
+
+def test_zoom_in_and_out_follows_the_hierarchy_and_keeps_the_cursor(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("j", "j", "j", "l", "l", "l")  # (bus, bus): inside vehicles
+        assert app.model.cursor == (3, 3)
+        await pilot.press("enter")
+        assert app.model.breadcrumb() == ["all", "vehicles"]
+        assert app.model.window() == (2, 5)
+        assert app.model.cursor == (3, 3) and app.matrix.cursor == (1, 1)  # still on bus → bus
+        assert app.matrix.frame is not None and app.matrix.frame.bins == 3
+        assert app.hierarchy.cursor_node is not None and app.hierarchy.cursor_node.data == 4
+        await pilot.press("enter")  # a single class: nothing below it
+        assert app.model.breadcrumb() == ["all", "vehicles"]
+        assert "single class" in app.status.message.plain
+        await pilot.press("backspace")
+        assert app.model.breadcrumb() == ["all"] and app.matrix.cursor == (3, 3)
+        await pilot.press("backspace")
+        assert "top of the hierarchy" in app.status.message.plain
+        await pilot.press("enter", "escape")  # Escape zooms out too
+        assert app.model.breadcrumb() == ["all"]
+
+    run_app(viewer_cache, script)
+
+
+def test_enter_off_the_diagonal_blocks_does_not_zoom(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("j", "j", "j")  # row bus, column cat: an off-block cell
+        await pilot.press("enter")
+        assert app.model.breadcrumb() == ["all"]
+        assert "not on a diagonal block" in app.status.message.plain
+
+    run_app(viewer_cache, script)
+
+
+def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        assert app.focused is app.hierarchy
+        await pilot.press("j")  # animals
+        assert app.model.band() == (0, 2)
+        codes = app.matrix.frame.codes
+        assert codes[0, 0] == NODE_BLOCK  # cat → cat (diagonal hidden): the node's own block
+        assert codes[0, 3] == FN_BAND and codes[1, 4] == FN_BAND  # animal rows, vehicle columns
+        assert codes[2, 1] == FP_BAND and codes[3, 0] == FP_BAND  # vehicle rows, animal columns
+        assert codes[4, 1] > NODE_BLOCK  # van → dog holds a count: it keeps its colour
+        assert codes[3, 3] == BLOCK
+        node = app.main.query_one(SelectionPane).query_one(NodeView).item
+        assert isinstance(node, NodeStats) and node.name == "animals" and (node.fn, node.fp) == (0, 2)
+        await pilot.press("enter")
+        assert app.model.breadcrumb() == ["all", "animals"] and app.model.band() is None
+        await pilot.press("k", "enter")  # back on the root: zoom out to everything
+        assert app.model.breadcrumb() == ["all"]
+
+    run_app(viewer_cache, script)
+
+
+def test_tree_vim_keys_collapse_expand_and_jump(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        tree = app.hierarchy
+        await pilot.press("tab", "G")
+        assert tree.cursor_node.data == 4  # vehicles, the last visible line
+        await pilot.press("l")
+        assert tree.cursor_node.is_expanded
+        await pilot.press("l")
+        assert tree.cursor_node.data == 5  # its first child, car
+        await pilot.press("h")  # a leaf: go to the parent
+        assert tree.cursor_node.data == 4
+        await pilot.press("h")  # collapse
+        assert not tree.cursor_node.is_expanded
+        await pilot.press("g")
+        assert tree.cursor_node.data == 0
+        await pilot.press("j", "l", "j", "enter")  # open animals, on cat: zoom to animals with the cursor on cat
+        assert app.model.breadcrumb() == ["all", "animals"] and app.model.cursor == (0, 0)
+        label = tree.get_node_at_line(1).label.plain
+        assert label.split()[:2] == ["animals", "2"] and label.endswith(("0.92", "0.83", "0.67", "1.00", "0.91"))
+
+    run_app(viewer_cache, script)
+
+
+def test_next_and_previous_outlier_visit_the_off_block_cells(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        expected = block_outliers(app.model.shown, [(0, 2), (2, 5)])
+        cells = list(zip(expected.true.tolist(), expected.predicted.tolist()))
+        assert sorted(cells) == [(2, 0), (4, 1)]  # car → cat and van → dog
+        await pilot.press("n")
+        assert app.model.cursor == cells[0] and app.matrix.cursor == cells[0]
+        assert app.status.message.plain.startswith("outlier 1/2")
+        await pilot.press("n")
+        assert app.model.cursor == cells[1]
+        await pilot.press("n")
+        assert app.model.cursor == cells[0]  # wraps around
+        await pilot.press("N")
+        assert app.model.cursor == cells[1] and app.status.message.plain.startswith("outlier 2/2")
+        await pilot.press("enter")  # outliers lie off the diagonal blocks
+        await pilot.press("g", "enter", "n")  # inside animals there are no blocks apart
+        assert "no block outliers" in app.status.message.plain
+
+    run_app(viewer_cache, script)
+
+
+def test_filter_screen_sets_every_filter_and_a_worker_recounts(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("f")
+        screen = app.screen
+        assert isinstance(screen, FilterScreen)
+        screen.query_one("#result", Select).value = "grayscale"
+        screen.query_one("#min_count", Input).value = "2"
+        screen.query_one("#top_k", Input).value = "1"
+        screen.query_one("#pred_low", Input).value = "0.5"
+        screen.query_one("#true_high", Input).value = "0.9"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        f = app.model.filters
+        assert (f.result, f.min_count, f.top_k, f.predicted_prob, f.true_prob) == \
+            ("grayscale", 2, 1, (0.5, 1.0), (0.0, 0.9))
+        assert 0 < app.model.kept < 30
+        assert app.model.counts.trace() == 0  # top-1 errors only: nothing on the diagonal
+        assert app.model.shown.min() == 0 and (app.model.shown[app.model.shown > 0] >= 2).all()
+        header = app.main.query_one("#header")
+        assert "count ≥ 2" in str(header.render()) and "top-1 errors" in str(header.render())
+
+    run_app(viewer_cache, script)
+
+
+def test_filter_screen_rejects_bad_values_and_escape_cancels(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("f")
+        app.screen.query_one("#top_k", Input).value = "9"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, FilterScreen)
+        assert "top-k must lie in 1..5" in str(app.screen.query_one("#filter-error").render())
+        app.screen.query_one("#top_k", Input).value = ""
+        app.screen.query_one("#pred_low", Input).value = "0.8"
+        app.screen.query_one("#pred_high", Input).value = "0.2"
+        await pilot.press("ctrl+s")
+        assert "low ≤ high" in str(app.screen.query_one("#filter-error").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen) and app.model.filters.predicted_prob is None
+
+    run_app(viewer_cache, script)
+
+
+def test_diagonal_scale_metric_and_sort_keys(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        m = app.model
+        assert m.shown.trace() == 0
+        await pilot.press("d")
+        assert m.filters.diagonal and m.shown.trace() == m.counts.trace() > 0
+        await pilot.press("c")
+        assert m.scale == "log"
+        labels = []
+        for _ in range(6):
+            await pilot.press("M")
+            labels.append(m.metric_label())
+        assert labels == ["precision", "recall", "Δf1 vs grayscale", "Δprecision vs grayscale",
+                          "Δrecall vs grayscale", "f1"]
+        await pilot.press("O")  # by name: animals, vehicles; bus, car, van
+        assert m.sort == "name" and m.display.order.tolist() == [0, 1, 3, 2, 4]
+        await pilot.press("O")  # by size: vehicles first
+        assert m.sort == "size" and [m.display.names[c] for c in m.display.children(0)] == ["vehicles", "animals"]
+        assert app.hierarchy.get_node_at_line(1).label.plain.startswith("vehicles")
+
+    run_app(viewer_cache, script)
+
+
+def test_partition_draws_blocks_and_zoom_follows_them(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("b")
+        assert isinstance(app.screen, PartitionDialog)
+        await pilot.press("2", "enter")
+        await settle(app, pilot)
+        assert len(app.model.blocks()) == 2 and app.model.blocks()[0][0] == 0
+        await pilot.press("enter")
+        assert app.model.breadcrumb() == ["all", "block 1"] and app.model.zoom[-1].node is None
+        await pilot.press("backspace", "b", "0", "enter")
+        assert app.model.blocks() == [(0, 2), (2, 5)]  # back to the hierarchy's children
+
+    run_app(viewer_cache, script)
+
+
+def test_seriation_runs_in_a_worker_and_can_be_adopted_or_discarded(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        names = app.model.display.names
+        await pilot.press("s")
+        assert isinstance(app.screen, SeriationDialog)
+        await pilot.press("enter")  # spectral
+        await settle(app, pilot)
+        assert isinstance(app.screen, AdoptDialog) and app.model.preview is not None
+        assert sorted(app.model.display.order.tolist()) == [0, 1, 2, 3, 4]
+        await pilot.press("n")
+        assert app.model.display.names == names and app.model.preview is None
+        await pilot.press("s", "down", "enter")  # barycenter
+        await settle(app, pilot)
+        await pilot.press("y")
+        assert app.model.preview is None and app.model.display.names != names
+        assert app.hierarchy.root.label.plain.startswith("all")
+
+    run_app(viewer_cache, script)
+
+
+def test_slow_work_shows_a_spinner_until_it_is_done(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        release = threading.Event()
+        done: list[object] = []
+        app.run_job("test", "counting sheep", lambda: release.wait(5) and "ok", done.append)
+        await pilot.pause()
+        assert app.status.busy == "counting sheep"
+        await pilot.press("j")  # the app still answers keys meanwhile
+        assert app.matrix.cursor == (1, 0)
+        release.set()
+        await settle(app, pilot)
+        assert done == ["ok"] and app.status.busy is None
+
+    run_app(viewer_cache, script)
+
+
+def test_help_lists_every_binding_and_the_palette_runs_commands(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = "".join(str(s.render()) for s in app.screen.query(Static))
+        table = app.screen._keys()
+        ids = [str(cell) for cell in table.columns[2].cells]
+        assert all(spec.id in ids for spec in ALL_KEYS)
+        assert "keymap.toml" in text or "none.toml" in text
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"by size")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.model.sort == "size"
+
+    run_app(viewer_cache, script)
+
+
+def test_keymap_remaps_a_binding(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("j")
+        assert app.matrix.cursor == (0, 0)  # j no longer moves down
+        await pilot.press("ctrl+n")
+        assert app.matrix.cursor == (1, 0)
+
+    run_app(viewer_cache, script, keys={"matrix.cursor_down": "ctrl+n"})
+
+
+def test_80_by_24_hides_the_sample_pane_and_keeps_the_matrix(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        assert not app.main.query_one(SelectionPane).display
+        assert app.matrix.size.width >= 40 and app.matrix.frame is not None
+        await pilot.press("j", "enter")
+        assert app.model.breadcrumb() == ["all", "animals"]
+
+    run_app(viewer_cache, script, size=(80, 24))
+
+
+def test_tiny_terminal_shows_one_message_until_it_grows(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        assert isinstance(app.screen, TooSmallScreen)
+        message = str(app.screen.query_one("#too-small", Static).render())
+        assert "at least 60×16" in message and "50×12" in message
+        await pilot.resize_terminal(90, 30)
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+
+    run_app(viewer_cache, script, size=(50, 12))
+
+
+def write_flat_cache(path: Path) -> Path:
+    """Six classes and no hierarchy (root → leaves), confused in two groups: {a, b, c} and {d, e, f}."""
+    labels = np.repeat(np.arange(6), 10)
+    rng = np.random.default_rng(1)
+    group = labels // 3
+    predicted = np.where(rng.random(60) < 0.5, labels, group * 3 + rng.integers(0, 3, 60))
+    with CacheWriter(path, config={"model": "flat", "dataset": "flat"}) as w:
+        w.write_classes(list("abcdef"))
+        w.write_hierarchy(["all", *"abcdef"], np.array([-1, 0, 0, 0, 0, 0, 0]), np.array([-1, 0, 1, 2, 3, 4, 5]),
+                          source="file")
+        w.write_samples(labels, [f"s{i}" for i in range(60)], np.zeros((60, 48, 48, 3), dtype=np.uint8))
+        index = np.array([[p] + [c for c in range(6) if c != p][:4] for p in predicted])
+        prob = np.tile(np.array([0.6, 0.2, 0.1, 0.06, 0.04], dtype=np.float32), (60, 1))
+        w.write_result_set("original", index, prob, np.full(60, 0.3, dtype=np.float32))
+        w.write_layer("stage1", np.zeros((6, 2, 1, 1), np.float32), np.zeros((60, 2), np.float16), (1, 2, 4, 4))
+    return path
+
+
+def test_without_a_hierarchy_zoom_follows_partition_then_seriation_blocks(tmp_path: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("enter")
+        assert "no hierarchy here" in app.status.message.plain and app.model.breadcrumb() == ["all"]
+        await pilot.press("b", "enter")  # automatic block count
+        await settle(app, pilot)
+        blocks = app.model.blocks()
+        assert blocks == [(0, 3), (3, 6)]
+        await pilot.press("enter")
+        assert app.model.breadcrumb() == ["all", "block 1"] and app.model.window() == (0, 3)
+        await pilot.press("s")  # a partition block is not a node: nothing to graft onto
+        assert app.model.preview is None and isinstance(app.screen, MainScreen)
+        await pilot.press("backspace", "s", "enter")
+        await settle(app, pilot)
+        await pilot.press("y")
+        tree = app.model.display
+        assert sorted(tree.size(c) for c in tree.children(0)) == [3, 3]  # the seriation's two groups
+        await pilot.press("g", "enter")
+        assert app.model.breadcrumb()[1] in ("block 1", "block 2") and app.model.zoom[-1].node is not None
+
+    run_app(write_flat_cache(tmp_path / "flat.h5"), script)

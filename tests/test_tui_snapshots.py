@@ -1,0 +1,60 @@
+"""SVG snapshots of the viewer on the demo cache (pytest-textual-snapshot).
+
+Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in ``tests/__snapshots__/test_tui_snapshots/`` before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from textual.pilot import Pilot
+
+from blocks_tui.cache import open_cache
+from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.keymap import LoadedKeymap
+from blocks_tui.tui.model import ViewerModel
+
+
+@pytest.fixture
+def viewer(demo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A factory of viewers on the demo cache, truecolor unless asked for 256 colours, no user keymap."""
+    opened = []
+
+    def make(colours: str = "truecolor") -> BlocksApp:
+        if colours == "truecolor":
+            monkeypatch.setenv("COLORTERM", "truecolor")
+        else:
+            monkeypatch.delenv("COLORTERM", raising=False)
+            monkeypatch.setenv("TERM", "xterm-256color")
+        cache = open_cache(demo_cache)
+        opened.append(cache)
+        return BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml")))
+
+    yield make
+    for cache in opened:
+        cache.close()
+
+
+async def _settle(pilot: Pilot) -> None:
+    await pilot.pause()
+
+
+def test_main_screen_120x40(snap_compare: Any, viewer: Any) -> None:
+    assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_settle)
+
+
+def test_main_screen_80x24(snap_compare: Any, viewer: Any) -> None:
+    assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_zoomed_with_node_bands_120x40(snap_compare: Any, viewer: Any) -> None:
+    """Zoomed into 'artifacts', log scale, the tree cursor on 'rings': its FN rows and FP columns."""
+    assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_settle,
+                        press=["enter", "c", "tab", "j", "j", "j"])
+
+
+def test_main_screen_256_colours_120x40(snap_compare: Any, viewer: Any) -> None:
+    assert snap_compare(viewer("256"), terminal_size=(120, 40), run_before=_settle)
