@@ -191,7 +191,7 @@ def test_cifar100_extraction_gets_superclasses(tmp_path: Path, capsys: pytest.Ca
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--layers", "layer9"], "unknown layer 'layer9'; did you mean layer4"),
+        (["--layers", "layer9"], "unknown layer 'layer9' in ResNet; did you mean: layer4"),
         (["--layers", "layer1", "--num-classes", "5"], "the model has 5 classes but imagefolder:"),
         (["--model", "resnet51"], "unknown model 'resnet51'; did you mean resnet50"),
         (["--variants", "sepia"], "unknown variant 'sepia'"),

@@ -12,7 +12,6 @@ evenly instead.  4–6 layers result, from early to late.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 
@@ -20,6 +19,8 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
+from .responses import resolve_layers as recorder_layers
+from .responses import to_nchw
 
 CONTAINERS = {"features", "layers", "blocks", "trunk_output", "stages", "encoder"}
 HEADS = {"avgpool", "flatten", "fc", "classifier", "heads", "head", "norm", "permute", "dropout", "aux1", "aux2", "AuxLogits"}
@@ -31,7 +32,6 @@ MIN_AUTO, MAX_AUTO = 4, 6
 class LayerInfo:
     name: str
     output_shape: tuple[int, ...]  # of one sample, as the module returns it
-    layout: str  # "nchw", "nhwc" or "tokens"
     channels: int
     side: int  # spatial side (grid side for tokens)
 
@@ -54,29 +54,22 @@ def backbone_candidates(model: nn.Module) -> list[str]:
     return names
 
 
-def layout_of(shape: tuple[int, ...]) -> tuple[str, int, int]:
-    """(layout, channels, side) of one sample's output ``shape`` (batch dim removed).
+def grid_of(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(channels, side) of one sample's output ``shape`` (batch dim removed).
 
-    (C, H, W) is NCHW; (H, W, C) with H == W != C is swin's NHWC; (L, C) is a
-    token sequence whose grid side is sqrt(L), or sqrt(L - 1) with a class token.
+    Applies the recorder's own layout rules (:func:`~blocks_tui.extract.responses.to_nchw`:
+    NCHW, swin's NHWC, ViT tokens) to a shape-only tensor, so what is listed
+    and sized here is exactly what gets recorded.
     """
-    if len(shape) == 3:
-        if shape[0] == shape[1] and shape[2] != shape[1]:
-            return "nhwc", shape[2], shape[0]
-        return "nchw", shape[0], min(shape[1], shape[2])
-    if len(shape) == 2:
-        length, channels = shape
-        side = math.isqrt(length)
-        if side * side != length:
-            side = math.isqrt(max(length - 1, 0))
-        return "tokens", channels, max(side, 1)
-    if len(shape) == 1:
-        return "nchw", shape[0], 1
-    raise UsageError(f"cannot record a layer whose output has shape {shape}")
+    try:
+        grid = to_nchw(torch.empty((1,) + tuple(shape), device="meta"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return int(grid.shape[1]), int(min(grid.shape[2], grid.shape[3]))
 
 
 def probe_layers(model: nn.Module, names: list[str], image_size: int) -> list[LayerInfo]:
-    """Output shape and layout of each named module, from one dummy forward pass."""
+    """Output shape and pooling grid of each named module, from one dummy forward pass."""
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
     for name in names:
@@ -95,8 +88,8 @@ def probe_layers(model: nn.Module, names: list[str], image_size: int) -> list[La
     out = []
     for name in names:
         if name in shapes and len(shapes[name]) >= 1:
-            layout, channels, side = layout_of(shapes[name])
-            out.append(LayerInfo(name, shapes[name], layout, channels, side))
+            channels, side = grid_of(shapes[name])
+            out.append(LayerInfo(name, shapes[name], channels, side))
     return out
 
 
@@ -128,12 +121,10 @@ def resolve_layers(model: nn.Module, spec: str, image_size: int) -> list[str]:
     names = [n.strip() for n in spec.split(",") if n.strip()]
     if not names:
         raise UsageError("--layers is empty; use auto or a,b,c")
-    known = dict(model.named_modules())
-    for name in names:
-        if name not in known or not name:
-            close = difflib.get_close_matches(name, [k for k in known if k], n=4, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see --list-layers"
-            raise UsageError(f"unknown layer {name!r}{hint}")
+    try:
+        recorder_layers(model, names)
+    except ValueError as exc:
+        raise UsageError(f"{exc} (see --list-layers)") from None
     return names
 
 
