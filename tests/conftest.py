@@ -50,3 +50,12 @@ def write_tiny_cache(path: Path, n_per_class: int = 4, seed: int = 0, **extra: A
 @pytest.fixture
 def tiny_cache(tmp_path: Path) -> Path:
     return write_tiny_cache(tmp_path / "tiny.h5")
+
+
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's fast configuration, trained once per test session (tens of seconds)."""
+    from blocks_tui.demo.pipeline import DemoConfig, build_demo_cache
+
+    folder = tmp_path_factory.mktemp("demo")
+    return build_demo_cache(folder / "demo.h5", DemoConfig.fast(), progress=False)

@@ -19,7 +19,7 @@ from ..cache.writer import append_result_set
 from ..errors import BlocksError, UsageError
 from .command import build_plan
 from .loader import SampleDataset, collate
-from .runner import _logits, top_k
+from .inference import logits_of, predict
 from .variants import apply_variant
 
 
@@ -50,11 +50,11 @@ def append_results(args: Namespace, output: Path, console: Console) -> str:
                 bad = batch["reasons"][int(np.flatnonzero(~batch["ok"])[0])]
                 raise BlocksError(f"a sample of {output} no longer loads ({bad}); its result set would be incomplete")
             x = apply_variant(batch["images"].to(plan.device), variant, plan.mean, plan.std)
-            probs = torch.softmax(_logits(model(x)).float(), dim=1)
-            top_prob, top_index = top_k(probs, plan.k)
+            top_index, top_prob, true_prob = predict(
+                logits_of(model(x)), torch.as_tensor(labels[batch["positions"]]), plan.k)
             tops.append(top_index.cpu().numpy())
             probs_out.append(top_prob.cpu().numpy())
-            trues.append(probs.gather(1, torch.as_tensor(labels[batch["positions"]])[:, None].to(plan.device))[:, 0].cpu().numpy())
+            trues.append(true_prob.cpu().numpy())
     attrs = {"transform": variant, "model": str(plan.config["model"]), "weights": str(plan.config["weights"])}
     if plan.config.get("checkpoint"):
         attrs["checkpoint"] = str(plan.config["checkpoint"])

@@ -17,7 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from .loader import SampleDataset, collate
-from .runner import ExtractPlan, _logits, extract, run_order
+from .inference import logits_of
+from .runner import ExtractPlan, extract, run_order
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def plain_loop(plan: ExtractPlan) -> float:
             if on_cuda:
                 x = x.contiguous(memory_format=torch.channels_last)
             for _ in plan.variants:
-                _logits(model(x)).float().softmax(1).topk(min(plan.k, plan.n_classes), dim=1)[1].cpu()
+                logits_of(model(x)).float().softmax(1).topk(min(plan.k, plan.n_classes), dim=1)[1].cpu()
     if on_cuda:
         torch.cuda.synchronize()
     return time.perf_counter() - started

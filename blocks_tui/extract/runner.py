@@ -36,6 +36,7 @@ from ..cache.parts import (
 )
 from ..errors import BlocksError, UsageError
 from .datasets import DataSource
+from .inference import logits_of, predict
 from .loader import SampleDataset, collate
 from .responses import LayerRecorder
 from .variants import apply_variant
@@ -168,9 +169,8 @@ def _run_batch(plan: ExtractPlan, model: torch.nn.Module, recorder: LayerRecorde
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda):
         for v, variant in enumerate(plan.variants):
             recorder.enabled = v == 0  # responses of the original images only
-            probs = torch.softmax(_logits(model(apply_variant(x, variant, plan.mean, plan.std))).float(), dim=1)
-            top_prob, top_index = top_k(probs, plan.k)
-            true_prob = probs.gather(1, labels[:, None])[:, 0]
+            top_index, top_prob, true_prob = predict(
+                logits_of(model(apply_variant(x, variant, plan.mean, plan.std))), labels, plan.k)
             results[plan.result_names[variant]] = (
                 top_index.cpu().numpy(), top_prob.cpu().numpy(), true_prob.cpu().numpy())
             if v == 0:
@@ -188,27 +188,6 @@ def _run_batch(plan: ExtractPlan, model: torch.nn.Module, recorder: LayerRecorde
         results=results,
         layers=layers,
     )
-
-
-def top_k(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-k probabilities and classes; with fewer than k classes, padded with class -1 at 0."""
-    top_prob, top_index = probs.topk(min(k, probs.shape[1]), dim=1)
-    if top_index.shape[1] < k:
-        pad = k - top_index.shape[1]
-        top_index = torch.cat([top_index, top_index.new_full((len(top_index), pad), -1)], dim=1)
-        top_prob = torch.cat([top_prob, top_prob.new_zeros((len(top_prob), pad))], dim=1)
-    return top_prob, top_index
-
-
-def _logits(output: Any) -> torch.Tensor:
-    """The logits of models that return tuples or named tuples (googlenet, inception)."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if hasattr(output, "logits"):
-        return output.logits
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    raise BlocksError(f"the model returned {type(output).__name__}, not logits")
 
 
 def _layer_part(pooled: torch.Tensor, labels: torch.Tensor, ok: torch.Tensor, n_classes: int, maps: bool) -> LayerPart:
@@ -304,7 +283,7 @@ def merge(output: Path, remove_parts: bool = True) -> Path:
             part = read_part(folder, p)
             good = part.ok
             rows = int(good.sum())
-            w.write_thumbnails(start, part.thumbnail[good])
+            w.append_thumbnails(part.thumbnail[good])
             for name, (topk, prob, true) in part.results.items():
                 w.write_result_rows(name, start, topk[good], prob[good], true[good])
             for name, layer in part.layers.items():
