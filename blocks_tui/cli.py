@@ -199,6 +199,33 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .cache import open_cache
+    from .demo.checks import planted_checks
+    from .demo.pipeline import DemoConfig, build_demo_cache
+
+    config = DemoConfig.fast() if args.fast else DemoConfig()
+    with tempfile.TemporaryDirectory(prefix="blocks-demo-") as tmp:
+        started = time.perf_counter()
+        path = build_demo_cache(Path(tmp) / "demo.h5", config, progress=True)
+        seconds = time.perf_counter() - started
+        with open_cache(path) as cache:
+            checks = planted_checks(cache)
+    table = Table(title=f"{'fast' if args.fast else 'full'} demo: generate, train, evaluate, write in {seconds:.1f} s "
+                  "(goal <= 90 s)", title_justify="left")
+    for column in ("planted property", "value", "goal", ""):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for check in checks:
+        table.add_row(check.name, f"{check.value:.1f}", check.goal, "ok" if check.passed else "MISSED")
+    Console().print(table)
+    return 0 if all(c.passed for c in checks) and seconds <= 90 else 1
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from .extract.runner import merge
 
@@ -306,9 +333,18 @@ def cmd_bench_analysis(args: argparse.Namespace) -> int:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
-    from .tui.launch import view
+    from .tui.launch import screenshot, view
 
-    return view(resolve_cache(args.cache, cache_dir(args)), args.result)
+    path = resolve_cache(args.cache, cache_dir(args))
+    if args.screenshot:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise UsageError(f"--size takes WIDTHxHEIGHT, e.g. 120x40, got {args.size!r}") from None
+        keys = args.keys.split() if args.keys else []
+        print(f"Wrote {screenshot(path, Path(args.screenshot), (width, height), keys, args.result)}.")
+        return 0
+    return view(path, args.result)
 
 
 def cmd_bench_ui(args: argparse.Namespace) -> int:
@@ -408,6 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_extract_options(bench_extract, bench=True)
     bench_extract.set_defaults(func=cmd_bench_extract)
+    bench_demo = bench_sub.add_parser(
+        "demo", parents=[common], help="time the whole demo and check what it planted",
+        description="Build the demo in a temporary folder, time it, and measure the planted properties "
+        "(accuracy, confusions inside the top-level groups, grayscale and rot90 drops).",
+    )
+    bench_demo.add_argument("--fast", action="store_true", help="the test suite's smaller configuration")
+    bench_demo.set_defaults(func=cmd_bench_demo)
 
     synthetic = sub.add_parser(
         "make-synthetic", parents=[common], help="write a realistic-scale synthetic cache (numpy only, no GPU)",
@@ -448,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     view.add_argument("cache", nargs="?", default=DEMO_NAME, metavar="CACHE", help=cache_help)
     view.add_argument("--result", metavar="NAME", help="result set to show first (default: original)")
+    view.add_argument("--screenshot", metavar="FILE.svg", help="render headless, save an SVG screenshot, exit")
+    view.add_argument("--size", default="120x40", help="terminal size for --screenshot (default: 120x40)")
+    view.add_argument("--keys", metavar="'K1 K2 ...'", help="keys to press before --screenshot, e.g. 'enter c'")
     view.set_defaults(func=cmd_view)
     bench_ui = bench_sub.add_parser(
         "ui", parents=[common], help="viewer frame time, key latency and start-up on 1000 classes",
