@@ -203,7 +203,7 @@ def test_streamed_rows_equal_whole_arrays_and_skipped_inputs_round_trip(tmp_path
         w.begin_layer("conv", 4, 1, (1, 4, 8, 8), with_maps=True)
         for start in (0, 3):  # two blocks of rows, as an extraction merges its parts
             rows = slice(start, min(start + 3, 5))
-            w.write_thumbnails(start, thumbs[rows])
+            w.append_thumbnails(thumbs[rows])
             w.write_result_rows("original", start, topk[rows], np.full(topk[rows].shape, 0.2), np.full(len(labels[rows]), 0.2))
             w.write_layer_rows("conv", start, collective[rows], collective[rows].reshape(-1, 4, 1, 1))
         w.write_class_mean("conv", np.ones((2, 4, 1, 1)))

@@ -111,7 +111,9 @@ def write_part(folder: Path, part: Part) -> Path:
         f.create_dataset("source", data=part.source, dtype=_STR)
         f["ok"] = part.ok.astype(bool)
         f.create_dataset("reason", data=part.reason, dtype=_STR)
-        f.create_dataset("thumbnail", data=part.thumbnail, compression="gzip", compression_opts=4, shuffle=True)
+        # Uncompressed: parts are temporary, and compressing twice (here and in
+        # the merge) cost the extraction ~5% of its throughput on two cores.
+        f["thumbnail"] = part.thumbnail
         for name, (topk_index, topk_prob, true_prob) in part.results.items():
             g = f.create_group(f"results/{name}")
             g["topk_index"] = topk_index.astype(np.int32)

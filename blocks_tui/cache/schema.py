@@ -71,5 +71,5 @@ ATTR_JSON = "json"
 # Storage: responses uncompressed in chunks of at most 1 MiB (fast random
 # reads); only thumbnails are gzip-compressed, where it pays off.
 MAX_CHUNK_BYTES = 1 << 20
-THUMBNAIL_GZIP_LEVEL = 4
+THUMBNAIL_GZIP_LEVEL = 1  # level 4 saves <1% on thumbnails at 30% more CPU
 READ_CHUNK_CACHE_BYTES = 64 << 20

@@ -37,6 +37,78 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + s.PARTIAL_SUFFIX)
 
 
+class _ThumbnailSink:
+    """Sequential thumbnail rows → gzip chunks compressed by a thread pool, written directly.
+
+    h5py's gzip filter compresses one chunk at a time under its lock, which
+    made thumbnails the slowest part of merging an extraction.  zlib releases
+    the GIL, so whole chunks are compressed in parallel here and written with
+    ``write_direct_chunk``: the same bytes HDF5's deflate filter would store.
+    """
+
+    def __init__(self, dataset: h5py.Dataset) -> None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.dataset = dataset
+        self.rows = int(dataset.chunks[0])
+        self.row_shape = tuple(dataset.shape[1:])
+        self.total = int(dataset.shape[0])
+        self.workers = max(1, os.cpu_count() or 1)
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        self.pending: list[tuple[int, Any]] = []
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.written = 0
+        self.next_chunk = 0
+
+    def append(self, thumbnails: np.ndarray) -> None:
+        if thumbnails.dtype != np.uint8 or tuple(thumbnails.shape[1:]) != self.row_shape:
+            raise ValueError(f"thumbnails must be (n, {', '.join(map(str, self.row_shape))}) uint8, "
+                             f"got {thumbnails.shape} {thumbnails.dtype}")
+        if self.written + self.buffered + len(thumbnails) > self.total:
+            raise ValueError(f"more than {self.total} thumbnails")
+        self.buffer.append(thumbnails)
+        self.buffered += len(thumbnails)
+        while self.buffered >= self.rows:
+            self._submit(self._take(self.rows))
+
+    def _take(self, rows: int) -> np.ndarray:
+        joined = np.concatenate(self.buffer) if len(self.buffer) > 1 else self.buffer[0]
+        head, rest = joined[:rows], joined[rows:]
+        self.buffer = [rest] if len(rest) else []
+        self.buffered = len(rest)
+        return head
+
+    def _submit(self, rows: np.ndarray) -> None:
+        import zlib
+
+        chunk = np.zeros((self.rows,) + self.row_shape, dtype=np.uint8)  # an edge chunk is padded
+        chunk[: len(rows)] = rows
+        self.pending.append((len(rows), self.pool.submit(zlib.compress, chunk.tobytes(), s.THUMBNAIL_GZIP_LEVEL)))
+        if len(self.pending) > 4 * self.workers:  # bounded memory: write the oldest
+            self._drain(keep=2 * self.workers)
+
+    def _drain(self, keep: int = 0) -> None:
+        while len(self.pending) > keep:
+            count, future = self.pending.pop(0)
+            offset = (self.next_chunk * self.rows,) + (0,) * len(self.row_shape)
+            self.dataset.id.write_direct_chunk(offset, future.result())
+            self.next_chunk += 1
+            self.written += count
+
+    def close(self) -> int:
+        """Write what is left; returns how many rows were written."""
+        if self.buffered:
+            self._submit(self._take(self.buffered))
+        self._drain()
+        self.pool.shutdown()
+        return self.written
+
+    def abandon(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
 class CacheWriter:
     """Write one cache, atomically.  Use as a context manager.
 
@@ -53,6 +125,7 @@ class CacheWriter:
         self._file = h5py.File(self.partial, "w")
         self._n_classes: int | None = None
         self._n_samples: int | None = None
+        self._thumbnails: _ThumbnailSink | None = None
         attrs = self._file.attrs
         attrs[s.ATTR_FORMAT] = s.FORMAT_NAME
         attrs[s.ATTR_VERSION] = s.FORMAT_VERSION
@@ -78,6 +151,8 @@ class CacheWriter:
         if exc_type is None:
             self.finish()
         else:
+            if self._thumbnails is not None:
+                self._thumbnails.abandon()
             # Keep the .partial file: it is not the final name, it says
             # complete=False, and a resumable producer may continue it.
             self._file.close()
@@ -132,7 +207,7 @@ class CacheWriter:
         if len(thumbnails) != len(labels):
             raise ValueError(f"labels ({len(labels)}) and thumbnails ({len(thumbnails)}) differ in length")
         self.begin_samples(labels, sources, thumbnails.shape[1:])
-        self.write_thumbnails(0, thumbnails)
+        self.append_thumbnails(thumbnails)
 
     def begin_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnail_shape: Sequence[int]) -> None:
         """Store labels and sources and make room for thumbnails, written later in rows."""
@@ -158,18 +233,16 @@ class CacheWriter:
             dtype=np.uint8,
             chunks=(_rows_per_chunk(int(np.prod(shape)), max(n, 1), 256 << 10),) + shape,
             compression="gzip",
-            compression_opts=s.THUMBNAIL_GZIP_LEVEL,
-            shuffle=True,
+            compression_opts=s.THUMBNAIL_GZIP_LEVEL,  # (shuffle is a no-op on uint8)
         )
         self._n_samples = n
 
-    def write_thumbnails(self, start: int, thumbnails: np.ndarray) -> None:
-        """Fill thumbnail rows ``start .. start + len(thumbnails)``."""
+    def append_thumbnails(self, thumbnails: np.ndarray) -> None:
+        """Add the next thumbnail rows, in sample order (compressed on all cores)."""
         self._require_samples()
-        thumbnails = np.asarray(thumbnails)
-        if thumbnails.dtype != np.uint8:
-            raise ValueError(f"thumbnails must be uint8, got {thumbnails.dtype}")
-        self._file[s.SAMPLE_THUMBNAIL][start : start + len(thumbnails)] = thumbnails
+        if self._thumbnails is None:
+            self._thumbnails = _ThumbnailSink(self._file[s.SAMPLE_THUMBNAIL])
+        self._thumbnails.append(np.asarray(thumbnails))
 
     def write_skipped(self, sources: Sequence[str], reasons: Sequence[str]) -> None:
         """Record the inputs that were skipped (unreadable, not an image) and why."""
@@ -322,6 +395,10 @@ class CacheWriter:
         if not len(self._file[s.RESULTS]):
             self._file.close()
             raise ValueError("cache has no result set; not finishing it")
+        written = self._thumbnails.close() if self._thumbnails else 0
+        if written != self._n_samples:
+            self._file.close()
+            raise ValueError(f"{written} thumbnails were written for {self._n_samples} samples; not finishing it")
         self._file.attrs[s.ATTR_COMPLETE] = True
         self._file.attrs[s.ATTR_PROGRESS_DONE] = self._n_samples or 0
         self._file.attrs[s.ATTR_PROGRESS_TOTAL] = self._n_samples or 0
