@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,21 @@ def test_bench_ui_measures_frames_keys_and_start_up(tmp_path: Path) -> None:
     text = format_report(report)
     for needle in ("cold frame, total", "strips, warm", "key-to-idle", "zoom out (backspace)", "first frame"):
         assert needle in text
+
+
+def test_view_screenshot_writes_an_svg_without_a_terminal(tmp_path: Path) -> None:
+    from conftest import write_tiny_cache
+
+    cache = write_tiny_cache(tmp_path / "tiny.h5")
+    out = tmp_path / "shots" / "tiny.svg"
+    done = subprocess.run(
+        [sys.executable, "-m", "blocks_tui", "view", str(cache), "--screenshot", str(out), "--size", "100x30",
+         "--keys", "enter"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "animals" in svg and "vehicles" in svg
+    bad = subprocess.run([sys.executable, "-m", "blocks_tui", "view", str(cache), "--screenshot", str(out),
+                          "--size", "huge"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert bad.returncode == 2 and "--size takes WIDTHxHEIGHT" in bad.stderr

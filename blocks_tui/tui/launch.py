@@ -26,3 +26,35 @@ def view(path: Path, result: str | None = None) -> int:
 
         BlocksApp(ViewerModel.open(cache, result)).run()
     return 0
+
+
+def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys: list[str] | None = None,
+               result: str | None = None) -> Path:
+    """Render the viewer headless at ``size``, press ``keys``, and save an SVG screenshot.
+
+    For bug reports from a box without a display, and for the README's picture;
+    needs no terminal.
+    """
+    import asyncio
+
+    from .app import BlocksApp
+    from .keymap import LoadedKeymap
+    from .model import ViewerModel
+
+    async def run(app: BlocksApp) -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            for key in keys or []:
+                await pilot.press(key)
+                await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            app.save_screenshot(filename=output.name, path=str(output.parent or Path(".")))
+
+    with open_cache(path) as cache:
+        if result is not None and result not in cache.result_names:
+            raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        app = BlocksApp(ViewerModel.open(cache, result), keymap=LoadedKeymap(Path("none.toml")))
+        asyncio.run(run(app))
+    return output
