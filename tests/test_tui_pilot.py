@@ -432,3 +432,24 @@ def test_without_a_hierarchy_zoom_follows_partition_then_seriation_blocks(tmp_pa
         assert app.model.breadcrumb()[1] in ("block 1", "block 2") and app.model.zoom[-1].node is not None
 
     run_app(write_flat_cache(tmp_path / "flat.h5"), script)
+
+
+def test_a_failed_filter_job_restores_the_filters_it_announced(viewer_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import blocks_tui.tui.app as app_module
+
+    def broken(*_args: object) -> None:
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(app_module, "compute_sample_data", broken)
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        before = app.model.filters
+        await pilot.press("f")
+        app.screen.query_one("#top_k", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert app.is_running  # a failed job is a notification, not a crash
+        assert app.model.filters.sample_key() == before.sample_key()
+        assert "top-1 errors" not in str(app.main.query_one("#header").render())
+
+    run_app(viewer_cache, script)

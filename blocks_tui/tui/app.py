@@ -51,7 +51,7 @@ class BlocksApp(App[None]):
         self.keymap_file = keymap or load_keymap()
         self.main = MainScreen()
         self.viewport: tuple[int, int] | None = None
-        self._jobs: dict[Worker[Any], tuple[str, Callable[[Any], None]]] = {}
+        self._jobs: dict[Worker[Any], tuple[str, Callable[[Any], None], Callable[[], None] | None]] = {}
         self._status_prefix = ""
         self._focused_node: int | None = None
 
@@ -266,10 +266,16 @@ class BlocksApp(App[None]):
         if filters.sample_key() == m.filters.sample_key():
             self.redraw()
             return
-        m.filters = filters  # shown at once in the header; the counts follow from the worker
+        previous, m.filters = m.filters, filters  # shown at once in the header; the counts follow
         self.refresh_header()
         self.run_job("filter", f"filtering {len(m.cache.labels):,} samples",
-                     partial(compute_sample_data, m.cache, filters), self._filters_done)
+                     partial(compute_sample_data, m.cache, filters), self._filters_done,
+                     failed=partial(self._filters_failed, previous))
+
+    def _filters_failed(self, previous: Filters) -> None:
+        """The header must not claim filters whose counts were never computed."""
+        self.model.filters = previous
+        self.refresh_header()
 
     def _filters_done(self, data: Any) -> None:
         self.model.apply_sample_data(data)
@@ -343,10 +349,14 @@ class BlocksApp(App[None]):
         self.redraw()
 
     # -- workers ------------------------------------------------------------------------------
-    def run_job(self, group: str, description: str, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Run ``work`` in a thread (a newer job of the same group replaces it); ``done`` gets its result."""
-        worker = self.run_worker(work, name=description, group=group, thread=True, exclusive=True)
-        self._jobs[worker] = (description, done)
+    def run_job(self, group: str, description: str, work: Callable[[], Any], done: Callable[[Any], None],
+                failed: Callable[[], None] | None = None) -> None:
+        """Run ``work`` in a thread (a newer job of the same group replaces it); ``done`` gets its result,
+        ``failed`` is called when it raises."""
+        # exit_on_error=False: a failed job is a notification, never the end of the session.
+        worker = self.run_worker(work, name=description, group=group, thread=True, exclusive=True,
+                                 exit_on_error=False)
+        self._jobs[worker] = (description, done, failed)
         self.status.set_busy(description)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -354,10 +364,12 @@ class BlocksApp(App[None]):
         if job is None or event.state in (WorkerState.PENDING, WorkerState.RUNNING):
             return
         del self._jobs[event.worker]
-        description, done = job
+        description, done, failed = job
         if event.state == WorkerState.SUCCESS:
             done(event.worker.result)
         elif event.state == WorkerState.ERROR:
             self.notify(f"{description} failed: {event.worker.error}", severity="error", timeout=10)
-        running = [d for d, _ in self._jobs.values()]
+            if failed is not None:
+                failed()
+        running = [d for d, *_ in self._jobs.values()]
         self.status.set_busy(running[-1] if running else None)
