@@ -126,6 +126,7 @@ class CacheWriter:
         self._n_classes: int | None = None
         self._n_samples: int | None = None
         self._thumbnails: _ThumbnailSink | None = None
+        self._datasets: dict[str, h5py.Dataset] = {}
         attrs = self._file.attrs
         attrs[s.ATTR_FORMAT] = s.FORMAT_NAME
         attrs[s.ATTR_VERSION] = s.FORMAT_VERSION
@@ -286,8 +287,8 @@ class CacheWriter:
         whole: bool = False,
     ) -> None:
         """Fill rows ``start ..`` of result set ``name`` (``whole``: all of them, checked)."""
-        group = self._file[s.RESULTS][name]
-        n, k = group[s.TOPK_INDEX].shape
+        base = f"{s.RESULTS}/{name}"
+        n, k = self._dataset(f"{base}/{s.TOPK_INDEX}").shape
         topk_index = np.asarray(topk_index, dtype=np.int32)
         topk_prob = np.asarray(topk_prob, dtype=np.float32)
         true_prob = np.asarray(true_prob, dtype=np.float32)
@@ -296,9 +297,9 @@ class CacheWriter:
             raise ValueError(f"topk_index {topk_index.shape} and topk_prob {topk_prob.shape} must be equal (rows, {k})")
         if true_prob.shape != (rows,) or start + rows > n or (whole and rows != n):
             raise ValueError(f"result set {name!r} must have {n} rows")
-        group[s.TOPK_INDEX][start : start + rows] = topk_index
-        group[s.TOPK_PROB][start : start + rows] = topk_prob
-        group[s.TRUE_PROB][start : start + rows] = true_prob
+        self._dataset(f"{base}/{s.TOPK_INDEX}")[start : start + rows] = topk_index
+        self._dataset(f"{base}/{s.TOPK_PROB}")[start : start + rows] = topk_prob
+        self._dataset(f"{base}/{s.TRUE_PROB}")[start : start + rows] = true_prob
 
     def write_layer(
         self,
@@ -361,19 +362,28 @@ class CacheWriter:
 
     def write_layer_rows(self, name: str, start: int, collective: np.ndarray, maps: np.ndarray | None = None) -> None:
         """Fill per-sample rows ``start ..`` of a layer (collective responses and maps)."""
-        group = self._file[s.LAYERS][name]
+        base = f"{s.LAYERS}/{name}"
+        target = self._dataset(f"{base}/{s.COLLECTIVE}")
         collective = np.asarray(collective, dtype=np.float16)
         rows = len(collective)
-        if collective.shape[1:] != group[s.COLLECTIVE].shape[1:] or start + rows > group[s.COLLECTIVE].shape[0]:
-            raise ValueError(f"collective rows {collective.shape} do not fit {group[s.COLLECTIVE].shape} at {start}")
-        group[s.COLLECTIVE][start : start + rows] = collective
-        if (maps is None) != (s.MAPS not in group):
-            raise ValueError(f"layer {name!r} was begun {'with' if s.MAPS in group else 'without'} maps")
+        if collective.shape[1:] != target.shape[1:] or start + rows > target.shape[0]:
+            raise ValueError(f"collective rows {collective.shape} do not fit {target.shape} at {start}")
+        target[start : start + rows] = collective
+        has_maps = f"{base}/{s.MAPS}" in self._file
+        if (maps is None) == has_maps:
+            raise ValueError(f"layer {name!r} was begun {'with' if has_maps else 'without'} maps")
         if maps is not None:
+            target = self._dataset(f"{base}/{s.MAPS}")
             maps = np.asarray(maps, dtype=np.float16)
-            if maps.shape != (rows,) + group[s.MAPS].shape[1:]:
-                raise ValueError(f"maps must be {(rows,) + group[s.MAPS].shape[1:]}, got {maps.shape}")
-            group[s.MAPS][start : start + rows] = maps
+            if maps.shape != (rows,) + target.shape[1:]:
+                raise ValueError(f"maps must be {(rows,) + target.shape[1:]}, got {maps.shape}")
+            target[start : start + rows] = maps
+
+    def _dataset(self, path: str) -> h5py.Dataset:
+        """A dataset by path, looked up once: merging writes thousands of row blocks."""
+        if path not in self._datasets:
+            self._datasets[path] = self._file[path]
+        return self._datasets[path]
 
     def write_ground_truth(self, ground_truth: Mapping[str, Any]) -> None:
         """Record what a synthetic data set planted (read only by tests and benchmarks)."""

@@ -98,8 +98,11 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
     """Load the data and the model, check that they fit, and resolve layers."""
     torch.manual_seed(args.seed)
     data = open_data(args.data, download=args.download, limit=args.limit, demo_split=_demo_split)
+    num_classes = args.num_classes
+    if num_classes is None and args.weights.lower() == "none" and not args.checkpoint:
+        num_classes = len(data.class_names)  # a fresh, untrained head: size it to the data
     loaded = load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
-                        args.num_classes, transform_from(args), args.download)
+                        num_classes, transform_from(args), args.download)
     if loaded.num_classes != len(data.class_names):
         raise UsageError(
             f"the model has {loaded.num_classes} classes but {args.data} has {len(data.class_names)}; "
