@@ -61,6 +61,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..analysis.hierarchy import Tree
+
 SIZE = 48
 """Side of every rendered image (and of the thumbnails stored in the cache)."""
 
@@ -233,17 +235,15 @@ class DemoSpec:
         """Index of the hierarchy node called ``name``."""
         return self.node_names.index(name)
 
+    @functools.cached_property
+    def tree(self) -> Tree:
+        """The hierarchy as the analysis layer sees it (nodes as ranges of the class order)."""
+        return Tree.from_arrays(self.node_names, self.parent, self.class_index)
+
     def classes_under(self, node: str | int) -> np.ndarray:
-        """Class indices of the leaves below ``node`` (a name or an index)."""
+        """Class indices of the leaves below ``node`` (a name or an index), sorted."""
         node_id = self.node_id(node) if isinstance(node, str) else int(node)
-        inside = np.zeros(len(self.node_names), dtype=bool)
-        inside[node_id] = True
-        for i in range(node_id + 1, len(self.node_names)):  # DFS: descendants follow
-            if not inside[self.parent[i]]:
-                break
-            inside[i] = True
-        leaves = self.class_index[inside]
-        return np.sort(leaves[leaves >= 0])
+        return np.sort(self.tree.classes_of(node_id))
 
     @functools.cached_property
     def top_level_of_class(self) -> np.ndarray:
