@@ -227,3 +227,41 @@ def test_list_layers(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["extract", "--list-layers", "--model", "resnet18", "--weights", "none", "--crop", "64"])
     out = capsys.readouterr().out
     assert code == 0 and "layer4" in out and "512×2×2" in out and "*" in out
+
+
+def test_whole_saved_module_as_checkpoint(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import factory_models
+
+    torch.manual_seed(7)
+    model = factory_models.TinyNet(num_classes=3)
+    ckpt = tmp_path / "whole.pt"
+    torch.save(model, ckpt)
+    out = tmp_path / "whole.h5"
+    code, err = run(["extract", "--checkpoint", str(ckpt), "--data", f"imagefolder:{folder}", "--crop", "16",
+                     "--workers", "0", "-o", str(out)], capsys)
+    assert code == 0, err
+    with open_cache(out) as cache:
+        x = torch.stack([TransformSpec(resize=16, crop=16).build()(load_image_file(Path(s))) for s in cache.sources])
+        with torch.inference_mode():
+            expected = model.eval()(x).argmax(1).numpy()
+        np.testing.assert_array_equal(cache.result("original").predicted, expected)
+        assert cache.config["checkpoint"] == str(ckpt)
+
+
+def test_demo_data_and_a_fresh_head_sized_to_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo-r18.h5"
+    code, err = run(["extract", "--model", "resnet18", "--weights", "none", "--data", "demo", "--limit", "35",
+                     "--crop", "32", "--workers", "0", "--layers", "layer4", "-o", str(out)], capsys)
+    assert code == 0, err
+    with open_cache(out) as cache:
+        assert cache.n_classes == 35 and cache.n_samples == 35 and len(set(cache.labels.tolist())) == 35
+        assert cache.hierarchy.source == "demo" and cache.sources[0].startswith("demo:eval/")
+
+
+def test_weights_are_never_downloaded_without_asking(folder: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    code, err = run(["extract", "--model", "resnet18", "--weights", "DEFAULT", "--data", f"imagefolder:{folder}",
+                     "-o", str(tmp_path / "w.h5")], capsys)
+    assert code == 2 and "pass --download to fetch resnet18-" in err
