@@ -171,22 +171,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.data:
         raise UsageError("--data is required (imagefolder:PATH, imagenet:PATH, cifar10:PATH, cifar100:PATH or demo)")
     output = _extract_output(args)
-    from .cache import open_cache, partial_path
-    from .cache.parts import parts_folder
-
     if output.exists() and not args.overwrite:
         if not args.result_name:
             raise UsageError(f"{output} exists; pass --overwrite to replace it, or --result-name NAME to add a result set")
         from .extract.append import append_results
 
-        with open_cache(output) as existing:
-            existing.close()
         added = append_results(args, output, console)
         console.print(f"Added result set {added!r} to {output}.")
         return 0
-    if output.exists() and args.overwrite and not parts_folder(output).exists():
-        output.unlink()
-    partial_path(output).unlink(missing_ok=True)
+    # With --overwrite the old cache stays until the new one is complete: the
+    # writer renames over it atomically, so a failed run loses nothing.
     from .extract.command import build_plan
     from .extract.progress import run_with_progress
 

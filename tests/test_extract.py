@@ -265,3 +265,32 @@ def test_weights_are_never_downloaded_without_asking(folder: Path, tmp_path: Pat
     code, err = run(["extract", "--model", "resnet18", "--weights", "DEFAULT", "--data", f"imagefolder:{folder}",
                      "-o", str(tmp_path / "w.h5")], capsys)
     assert code == 2 and "pass --download to fetch resnet18-" in err
+
+
+def test_overwrite_keeps_the_old_cache_until_the_new_one_is_complete(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "keep.h5"
+    assert run(extract_args(folder, out, "--layers", "layer1"), capsys)[0] == 0
+    before = out.read_bytes()
+    code, err = run(extract_args(folder, out, "--overwrite", "--layers", "nope"), capsys)
+    assert code == 2 and "unknown layer" in err
+    assert out.read_bytes() == before  # a failed rerun loses nothing
+
+
+def test_only_one_process_merges(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import fcntl
+
+    from blocks_tui.extract.runner import MERGE_LOCK, merge
+
+    out = tmp_path / "race.h5"
+    for shard in ("0/2", "1/2"):
+        args = extract_args(folder, out, "--shard", shard, "--layers", "layer1")
+        if shard == "1/2":  # hold the merge lock, as a shard finishing at the same moment would
+            holder = open(parts_folder(out) / MERGE_LOCK, "a")
+            fcntl.flock(holder, fcntl.LOCK_EX)
+        assert run(args, capsys)[0] == 0
+    assert not out.exists() and merge(out, wait=False) is None  # the lock is taken: nobody else merges
+    holder.close()
+    assert merge(out) == out and out.exists() and not parts_folder(out).exists()
+    assert merge(out) == out  # a late merger finds the work done

@@ -10,6 +10,7 @@ merging streams the parts into the final cache through :class:`CacheWriter`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import queue
 import shutil
@@ -42,6 +43,7 @@ from .responses import LayerRecorder
 from .variants import apply_variant
 
 ProgressFn = Callable[[int, int], None]
+MERGE_LOCK = "merge.lock"
 
 
 @dataclass
@@ -124,7 +126,7 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     if todo:
         _process(plan, order, parts, todo, folder, progress)
     if finished_parts(folder) >= set(range(len(parts))):
-        return merge(plan.output)
+        return merge(plan.output, wait=False)
     return None
 
 
@@ -239,14 +241,33 @@ class _PartWriter:
             raise self.error
 
 
-def merge(output: Path, remove_parts: bool = True) -> Path:
+def merge(output: Path, remove_parts: bool = True, wait: bool = True) -> Path | None:
     """Stream every part of ``output`` into the final cache, atomically.
 
     Samples that failed to load are left out and listed under ``skipped``.
     Equals a single-process run whatever the sharding, since parts are
-    identical and read in order.
+    identical and read in order.  Shards finishing together race to merge:
+    an exclusive lock lets one do it; with ``wait=False`` the others return
+    None at once, with ``wait=True`` they wait and find the work done.
     """
     folder = parts_folder(output)
+    try:
+        lock = open(folder / MERGE_LOCK, "a")
+    except FileNotFoundError:
+        if output.exists():
+            return output  # another process merged and cleaned up
+        raise UsageError(f"{folder}: nothing to merge (no parts folder with a run.json)") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if not folder.exists():  # merged by the process that held the lock
+            return output
+        return _merge_locked(output, folder, remove_parts)
+
+
+def _merge_locked(output: Path, folder: Path, remove_parts: bool) -> Path:
     manifest = read_manifest(folder)
     if manifest is None:
         raise UsageError(f"{folder}: nothing to merge (no parts folder with a run.json)")
