@@ -47,6 +47,20 @@ def resolve_cache(name_or_path: str, folder: Path) -> Path:
     return folder / f"{name_or_path}.h5"
 
 
+def writable_output(path: Path, overwrite: bool) -> Path:
+    """Check, before any work, that a cache can be written at ``path`` without losing one."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name such as {path / 'out.h5'}")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path} exists; pass --overwrite to replace it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a folder")
+    if folder.exists() and not os.access(folder, os.W_OK):
+        raise BlocksError(f"cannot write in {folder}: permission denied or read-only")
+    return path
+
+
 # -- commands ------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from rich.console import Console
@@ -68,6 +82,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     if args.top < 0:
         raise UsageError("--top must be 0 or more")
+    if args.depth is not None and args.depth < 0:
+        raise UsageError("--depth must be 0 or more")
     with open_cache(resolve_cache(args.cache, cache_dir(args))) as cache:
         result = args.result or ("original" if "original" in cache.result_names else cache.result_names[0])
         if result not in cache.result_names:
@@ -99,6 +115,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     path = cache_dir(args) / f"{DEMO_NAME}.h5"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"--cache-dir {path.parent} is a file, not a folder") from None
     build = args.rebuild or not path.exists()
     if not build:
         try:
@@ -110,6 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if build:
         from .demo.pipeline import DemoConfig, build_demo_cache  # imports torch
 
+        writable_output(path, overwrite=True)
         config = DemoConfig.fast() if args.fast else DemoConfig()
         started = time.perf_counter()
         build_demo_cache(path, config, progress=True)
@@ -171,6 +192,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.data:
         raise UsageError("--data is required (imagefolder:PATH, imagenet:PATH, cifar10:PATH, cifar100:PATH or demo)")
     output = _extract_output(args)
+    if output.is_dir():
+        raise UsageError(f"{output} is a folder; give a file name such as {output / 'out.h5'}")
     if output.exists() and not args.overwrite:
         if not args.result_name:
             raise UsageError(f"{output} exists; pass --overwrite to replace it, or --result-name NAME to add a result set")
@@ -181,6 +204,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 0
     # With --overwrite the old cache stays until the new one is complete: the
     # writer renames over it atomically, so a failed run loses nothing.
+    writable_output(output, overwrite=True)
     from .extract.command import build_plan
     from .extract.progress import run_with_progress
 
@@ -221,10 +245,14 @@ def cmd_bench_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    from .cache.parts import parts_folder
     from .extract.runner import merge
 
-    output = merge(Path(args.output))
-    print(f"Wrote {output}.")
+    output = Path(args.output)
+    if output.exists() and not parts_folder(output).exists():
+        print(f"{output} is already complete; nothing to merge.")
+        return 0
+    print(f"Wrote {merge(output)}.")
     return 0
 
 
@@ -289,7 +317,7 @@ def cmd_make_synthetic(args: argparse.Namespace) -> int:
         raise UsageError(f"--channels: {exc}") from None
     if args.classes < 2 or args.samples < args.classes:
         raise UsageError("--classes must be at least 2 and --samples at least --classes")
-    path = resolve_cache(args.cache, cache_dir(args))
+    path = writable_output(resolve_cache(args.cache, cache_dir(args)), args.overwrite)
     started = time.perf_counter()
     write_synthetic_cache(path, generate(args.classes, args.samples, channels, seed=args.seed), seed=args.seed)
     print(f"Wrote {path}: {args.classes:,} classes, {args.samples:,} samples, layers of "
@@ -459,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     synthetic.add_argument("--channels", default="256,512,1024,2048", metavar="C1,C2,...",
                            help="channels of each layer, 1 to 4 layers (default: %(default)s)")
     synthetic.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synthetic.add_argument("--overwrite", action="store_true", help="replace an existing cache")
     synthetic.set_defaults(func=cmd_make_synthetic)
     bench_analysis = bench_sub.add_parser(
         "analysis", help="time the analysis at 1000+ classes against goals and scipy",
@@ -516,6 +545,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("blocks-tui: interrupted\n")
         return 130
+    except OSError as exc:  # disk full, read-only folder, permissions: the user's to fix, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"blocks-tui: error: {where}{exc.strerror or exc}\n")
+        return 1
     except Exception as exc:  # noqa: BLE001 - the CLI's promise is one line, not a traceback
         if os.environ.get("BLOCKS_TUI_DEBUG"):
             raise

@@ -133,3 +133,42 @@ def test_bench_open_reports_a_ratio(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "300 samples, 20 classes" in out and "baseline, h5py read all" in out and "x faster" in out
     code, _, err = run_cli(["bench", "open", "--classes", "1"], capsys)
     assert code == 2 and "--classes at least 2" in err
+
+
+def test_make_synthetic_never_replaces_a_cache_silently(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = tiny_cache.read_bytes()
+    code, _, err = run_cli(["make-synthetic", str(tiny_cache), "--classes", "10", "--samples", "50",
+                            "--channels", "8"], capsys)
+    assert code == 2 and "exists; pass --overwrite" in err
+    assert tiny_cache.read_bytes() == before
+    code, _, err = run_cli(["make-synthetic", str(tiny_cache), "--classes", "10", "--samples", "50",
+                            "--channels", "8", "--overwrite"], capsys)
+    assert code == 0, err
+
+
+def test_file_system_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import blocks_tui.cli as cli
+
+    def read_only(_args: object) -> int:
+        raise OSError(30, "Read-only file system", str(tmp_path / "x.h5"))
+
+    monkeypatch.setattr(cli, "cmd_info", read_only)
+    code, _, err = run_cli(["info", "x"], capsys)
+    assert code == 1 and err == f"blocks-tui: error: {tmp_path / 'x.h5'}: Read-only file system\n"
+
+
+def test_summary_rejects_negative_depth(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["summary", str(tiny_cache), "--depth", "-1"], capsys)
+    assert code == 2 and "--depth must be 0 or more" in err
+
+
+def test_out_of_range_predictions_are_a_damaged_cache(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import h5py
+
+    with h5py.File(tiny_cache, "a") as f:
+        f["results/original/topk_index"][0, 0] = -5
+    code, _, err = run_cli(["summary", str(tiny_cache)], capsys)
+    assert code == 1
+    assert err == (f"blocks-tui: error: {tiny_cache}: damaged cache: 'results/original/topk_index' "
+                   "holds classes outside [0, 5)\n")

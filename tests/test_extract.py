@@ -294,3 +294,39 @@ def test_only_one_process_merges(folder: Path, tmp_path: Path, capsys: pytest.Ca
     holder.close()
     assert merge(out) == out and out.exists() and not parts_folder(out).exists()
     assert merge(out) == out  # a late merger finds the work done
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--k", "3"], "--k must be at least 5"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--workers", "-1"], "--workers must be 0 or more"),
+        (["--std", "0,0,0"], "--std values must be non-zero"),
+        (["--crop", "0"], "--crop must be at least 1"),
+        (["--model", "os:getcwd"], "--model os:getcwd: the factory failed: TypeError"),
+    ],
+)
+def test_bad_numbers_fail_before_any_work(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          extra: list[str], message: str) -> None:
+    out = tmp_path / "n.h5"
+    code, err = run(extract_args(folder, out) + extra, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not out.exists() and not parts_folder(out).exists()
+
+
+def test_output_that_is_a_folder_is_refused_up_front(folder: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dir.h5").mkdir()
+    code, err = run(extract_args(folder, tmp_path / "dir.h5", "--overwrite"), capsys)
+    assert code == 2 and "is a folder" in err
+    assert not (tmp_path / "dir.h5.parts").exists()
+
+
+def test_merge_of_a_complete_cache_says_so(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "done.h5"
+    assert run(extract_args(folder, out, "--layers", "layer1"), capsys)[0] == 0
+    before = out.read_bytes()
+    code = main(["merge", str(out)])
+    assert code == 0 and "already complete; nothing to merge" in capsys.readouterr().out
+    assert out.read_bytes() == before

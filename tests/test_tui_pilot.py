@@ -382,7 +382,8 @@ def test_tiny_terminal_shows_one_message_until_it_grows(viewer_cache: Path) -> N
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         assert isinstance(app.screen, TooSmallScreen)
         message = str(app.screen.query_one("#too-small", Static).render())
-        assert "at least 60×16" in message and "50×12" in message
+        assert "needs 60×16" in message and "is 50×12" in message
+        assert max(len(line) for line in message.splitlines()) <= 40  # fits the terminals it is shown on
         await pilot.resize_terminal(90, 30)
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)

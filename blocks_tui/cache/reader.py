@@ -55,15 +55,24 @@ class DatasetInfo:
 class ResultSet:
     """One result set's top-k predictions, read from disk on first use."""
 
-    def __init__(self, group: h5py.Group) -> None:
+    def __init__(self, group: h5py.Group, path: Path, n_classes: int) -> None:
         self._group = group
+        self._path = path
+        self._n_classes = n_classes
         self.name = group.name.rsplit("/", 1)[-1]
         self.attrs: dict[str, Any] = {k: _plain(v) for k, v in group.attrs.items()}
 
     @cached_property
     def topk_index(self) -> np.ndarray:
-        """(samples, k) int32 class indices, best first."""
-        return self._group[s.TOPK_INDEX][()]
+        """(samples, k) int32 class indices, best first (-1 pads when there are fewer than k classes).
+
+        Checked on first read rather than on open, so opening stays cheap.
+        """
+        topk = self._group[s.TOPK_INDEX][()]
+        if topk.size and (topk.min() < -1 or topk.max() >= self._n_classes or (topk[:, 0] < 0).any()):
+            raise CacheError(f"{self._path}: damaged cache: 'results/{self.name}/{s.TOPK_INDEX}' "
+                             f"holds classes outside [0, {self._n_classes})")
+        return topk
 
     @cached_property
     def topk_prob(self) -> np.ndarray:
@@ -177,7 +186,7 @@ class Cache:
         if name not in self.result_names:
             raise CacheError(f"{self.path}: no result set {name!r}; it has {', '.join(self.result_names)}")
         if name not in self._results:
-            self._results[name] = ResultSet(self._file[s.RESULTS][name])
+            self._results[name] = ResultSet(self._file[s.RESULTS][name], self.path, self.n_classes)
         return self._results[name]
 
     def layer(self, name: str) -> LayerResponses:

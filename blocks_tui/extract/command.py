@@ -58,8 +58,6 @@ def pick_device(spec: str) -> torch.device:
 
 def transform_from(args: Namespace) -> TransformSpec | None:
     """``--resize/--crop/--mean/--std`` when any is given; None keeps the weights' own."""
-    if args.resize is None and args.crop is None and args.mean is None and args.std is None:
-        return None
     def floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
         if text is None:
             return default
@@ -70,9 +68,14 @@ def transform_from(args: Namespace) -> TransformSpec | None:
         if len(values) != 3:
             raise UsageError(f"expected three comma-separated numbers, got {text!r}")
         return values
-    crop = args.crop or 224
-    return TransformSpec(resize=args.resize or crop, crop=crop,
-                         mean=floats(args.mean, IMAGENET_MEAN), std=floats(args.std, IMAGENET_STD))
+    if args.resize is None and args.crop is None and args.mean is None and args.std is None:
+        return None
+    std = floats(args.std, IMAGENET_STD)
+    if any(v == 0 for v in std):
+        raise UsageError("--std values must be non-zero")
+    crop = args.crop if args.crop is not None else 224
+    return TransformSpec(resize=args.resize if args.resize is not None else crop, crop=crop,
+                         mean=floats(args.mean, IMAGENET_MEAN), std=std)
 
 
 def _demo_split() -> tuple[Any, ...]:
@@ -94,8 +97,23 @@ def choose_hierarchy(option: str, data: DataSource, class_names: list[str]) -> H
     return json_hierarchy(Path(option), class_names, data.class_ids)
 
 
+def check_numbers(args: Namespace) -> None:
+    """Options that make no sense fail before any data or model is loaded."""
+    if args.k < 5:
+        raise UsageError("--k must be at least 5 (the cache keeps the top 5 or more)")
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError("--workers must be 0 or more")
+    for name in ("resize", "crop", "num_classes", "limit", "downsample"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+
+
 def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | None = None) -> ExtractPlan:
     """Load the data and the model, check that they fit, and resolve layers."""
+    check_numbers(args)
     torch.manual_seed(args.seed)
     data = open_data(args.data, download=args.download, limit=args.limit, demo_split=_demo_split)
     num_classes = args.num_classes
@@ -164,6 +182,7 @@ def list_layers(args: Namespace) -> list[tuple[str, tuple[int, ...], bool]]:
     """(name, output shape, chosen by auto) for the model's backbone modules."""
     from .layers import auto_layers, backbone_candidates
 
+    check_numbers(args)
     loaded: LoadedModel = load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
                                      args.num_classes, transform_from(args), args.download)
     crop = loaded.transform.crop

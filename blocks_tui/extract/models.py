@@ -63,6 +63,11 @@ class LoadedModel:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def classification_models() -> list[str]:
     """Names of torchvision's image classifiers."""
     return sorted(torchvision.models.list_models(module=torchvision.models))
@@ -115,7 +120,7 @@ def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"{path}: not a torch checkpoint ({type(exc).__name__}: {exc})") from None
+            raise UsageError(f"{path}: not a torch checkpoint ({type(exc).__name__}: {_one_line(exc)})") from None
     if isinstance(obj, nn.Module):
         return obj
     if isinstance(obj, dict):
@@ -168,7 +173,10 @@ def load_model(
     name = spec or "checkpoint"
     if spec and ":" in spec:
         kwargs = {"num_classes": num_classes} if num_classes else {}
-        model = _import_factory(spec)(**kwargs)
+        try:
+            model = _import_factory(spec)(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - the user's factory may raise anything
+            raise UsageError(f"--model {spec}: the factory failed: {type(exc).__name__}: {_one_line(exc)}") from None
         if not isinstance(model, nn.Module):
             raise UsageError(f"--model {spec} did not return an nn.Module")
     elif spec:

@@ -275,8 +275,8 @@ def _merge_locked(output: Path, folder: Path, remove_parts: bool) -> Path:
     missing = sorted(set(range(n_parts)) - finished_parts(folder))
     if missing:
         raise BlocksError(
-            f"{folder}: {len(missing)} of {n_parts} parts are missing (e.g. part {missing[0]}); "
-            f"finish every shard first: {manifest.get('resume_hint') or 'rerun the extraction'}"
+            f"{folder}: {len(missing)} of {n_parts} parts are missing (e.g. part {missing[0]}: with --shard i/N, "
+            f"shard {missing[0]} mod N writes it); finish every shard first, then merge again"
         )
     index = [read_part_index(folder, p) for p in range(n_parts)]
     n_ok = int(sum(i.ok.sum() for i in index))

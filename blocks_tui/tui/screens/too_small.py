@@ -30,8 +30,9 @@ class TooSmallScreen(Screen[None]):
             yield Static(self._text(), id="too-small")
 
     def _text(self) -> str:
-        return (f"blocks-tui needs at least {MIN_WIDTH}×{MIN_HEIGHT}; "
-                f"this terminal is {self.width}×{self.height}.\nEnlarge it, or press q to quit.")
+        # Short lines: this text must fit the very terminals it is shown on.
+        return (f"blocks-tui needs {MIN_WIDTH}×{MIN_HEIGHT};\nthis terminal is {self.width}×{self.height}.\n"
+                "Enlarge it, or press q.")
 
     def resized(self, width: int, height: int) -> None:
         self.width, self.height = width, height
