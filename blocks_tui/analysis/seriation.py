@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse as sp
-from scipy.cluster import hierarchy as sch
-from scipy.sparse.csgraph import connected_components, reverse_cuthill_mckee
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-from scipy.spatial.distance import squareform
+from typing import TYPE_CHECKING
+
+# scipy is imported inside the functions that need it: importing it costs
+# ~0.45 s, which the viewer would otherwise pay before its first frame.
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from ._checks import blocks_cover, permutation, square_matrix
 from .leaf_ordering import optimal_leaf_order
@@ -106,6 +106,8 @@ def seriate(
 
 def _graph(s: np.ndarray) -> sp.csr_array | np.ndarray:
     """The similarity as a sparse array when it is sparse enough to pay off."""
+    import scipy.sparse as sp
+
     n = s.shape[0]
     if n > _DENSE_EIGH_LIMIT and np.count_nonzero(s) < _SPARSE_DENSITY * n * n:
         return sp.csr_array(s)
@@ -120,6 +122,9 @@ def _by_component(
     Each component's rows are handed over in the input order (``initial``,
     default 0..n-1), and components of equal size keep that order too.
     """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
     n = s.shape[0]
     rank = np.arange(n) if initial is None else np.argsort(initial)
     count, label = connected_components(sp.csr_array(s), directed=False)
@@ -154,6 +159,8 @@ def fiedler_vector(similarity: np.ndarray) -> np.ndarray:
 
 
 def _fiedler(s: np.ndarray) -> np.ndarray:
+    import scipy.linalg
+
     n = s.shape[0]
     if n < 2:
         return np.zeros(n)
@@ -176,6 +183,10 @@ def _fiedler(s: np.ndarray) -> np.ndarray:
 
 def _lanczos_second(graph: sp.csr_array | np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Second eigenvector of N = D^-1/2 S D^-1/2 by Lanczos, its top one (∝ D^1/2·1) projected out."""
+    import scipy.linalg
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
     n = len(scale)
     top = 1.0 / scale
     top /= np.linalg.norm(top)
@@ -224,6 +235,9 @@ def barycenter_order(similarity: np.ndarray, start: np.ndarray | None = None, ma
 
 
 def _barycenter(s: np.ndarray, start: np.ndarray | None = None, max_iter: int = 100) -> np.ndarray:
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
     initial = None if start is None else permutation(start, s.shape[0], "start")
 
     def order_one(part: np.ndarray) -> np.ndarray:
@@ -263,6 +277,9 @@ def leaf_order(similarity: np.ndarray, linkage_method: str = "average") -> np.nd
 
 
 def _leaf(s: np.ndarray, start: np.ndarray | None = None, linkage_method: str = "average") -> np.ndarray:
+    from scipy.cluster import hierarchy as sch
+    from scipy.spatial.distance import squareform
+
     n = s.shape[0]
     if n <= 2:
         return np.arange(n, dtype=np.int64)
