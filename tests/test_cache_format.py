@@ -198,12 +198,12 @@ def test_streamed_rows_equal_whole_arrays_and_skipped_inputs_round_trip(tmp_path
     with CacheWriter(tmp_path / "s.h5", config={}) as w:
         w.write_classes(["a", "b"])
         w.write_hierarchy(["r", "a", "b"], np.array([-1, 0, 0]), np.array([-1, 0, 1]), source="file")
-        w.begin_samples(labels, [f"f{i}" for i in range(5)], (48, 40, 3))
+        w.begin_samples(5, (48, 40, 3))
         w.begin_result_set("original", 5, {"epoch": 3})
         w.begin_layer("conv", 4, 1, (1, 4, 8, 8), with_maps=True)
         for start in (0, 3):  # two blocks of rows, as an extraction merges its parts
             rows = slice(start, min(start + 3, 5))
-            w.append_thumbnails(thumbs[rows])
+            w.append_samples(labels[rows], [f"f{i}" for i in range(5)][rows], thumbs[rows])
             w.write_result_rows("original", start, topk[rows], np.full(topk[rows].shape, 0.2), np.full(len(labels[rows]), 0.2))
             w.write_layer_rows("conv", start, collective[rows], collective[rows].reshape(-1, 4, 1, 1))
         w.write_class_mean("conv", np.ones((2, 4, 1, 1)))

@@ -330,3 +330,27 @@ def test_merge_of_a_complete_cache_says_so(folder: Path, tmp_path: Path, capsys:
     code = main(["merge", str(out)])
     assert code == 0 and "already complete; nothing to merge" in capsys.readouterr().out
     assert out.read_bytes() == before
+
+
+def test_a_failing_streamed_assembly_falls_back_to_merging_the_parts(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blocks_tui.extract import runner
+
+    straight = tmp_path / "straight.h5"
+    assert run(extract_args(folder, straight, "--layers", "layer1"), capsys)[0] == 0
+    calls = {"n": 0}
+    real_add = runner._Assembler.add
+
+    def flaky_add(self: object, part: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk hiccup while streaming")
+        real_add(self, part)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner._Assembler, "add", flaky_add)
+    fallback = tmp_path / "fallback.h5"
+    code, err = run(extract_args(folder, fallback, "--layers", "layer1"), capsys)
+    assert code == 0, err
+    assert calls["n"] >= 2  # streaming was attempted, failed, and the parts were merged instead
+    assert_same_cache(fallback, straight)

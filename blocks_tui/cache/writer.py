@@ -126,7 +126,10 @@ class CacheWriter:
         self._n_classes: int | None = None
         self._n_samples: int | None = None
         self._thumbnails: _ThumbnailSink | None = None
+        self._thumbnails_written = 0  # rows flushed by a sink that truncate_samples closed
         self._datasets: dict[str, h5py.Dataset] = {}
+        self._rows = 0  # samples appended so far
+        self._resizable = False
         attrs = self._file.attrs
         attrs[s.ATTR_FORMAT] = s.FORMAT_NAME
         attrs[s.ATTR_VERSION] = s.FORMAT_VERSION
@@ -152,11 +155,9 @@ class CacheWriter:
         if exc_type is None:
             self.finish()
         else:
-            if self._thumbnails is not None:
-                self._thumbnails.abandon()
             # Keep the .partial file: it is not the final name, it says
             # complete=False, and a resumable producer may continue it.
-            self._file.close()
+            self.abandon()
 
     # -- progress ----------------------------------------------------------
     def set_progress(self, done: int, total: int) -> None:
@@ -205,45 +206,77 @@ class CacheWriter:
     def write_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnails: np.ndarray) -> None:
         """Store true labels, source paths or ids, and (N, H, W, 3) uint8 thumbnails."""
         thumbnails = np.asarray(thumbnails)
-        if len(thumbnails) != len(labels):
-            raise ValueError(f"labels ({len(labels)}) and thumbnails ({len(thumbnails)}) differ in length")
-        self.begin_samples(labels, sources, thumbnails.shape[1:])
-        self.append_thumbnails(thumbnails)
+        self.begin_samples(len(labels), thumbnails.shape[1:])
+        self.append_samples(labels, sources, thumbnails)
 
-    def begin_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnail_shape: Sequence[int]) -> None:
-        """Store labels and sources and make room for thumbnails, written later in rows."""
+    def begin_samples(self, capacity: int, thumbnail_shape: Sequence[int], resizable: bool = False) -> None:
+        """Make room for ``capacity`` samples, appended later in order with :meth:`append_samples`.
+
+        ``resizable`` lets a producer that learns the final count only at the
+        end (an extraction skipping unreadable files as it goes) size for the
+        worst case and :meth:`truncate_samples` before finishing.
+        """
         if self._n_classes is None:
             raise ValueError("write_classes must come before write_samples")
-        labels = np.asarray(labels, dtype=np.int32)
-        n = len(labels)
         shape = tuple(int(v) for v in thumbnail_shape)
-        if len(sources) != n:
-            raise ValueError(f"labels ({n}) and sources ({len(sources)}) differ in length")
         if len(shape) != 3 or shape[2] != 3:
             raise ValueError(f"thumbnails must be (N, H, W, 3) uint8, got (N, {shape})")
         if max(shape[:2]) < s.MIN_THUMBNAIL_SIDE:
             raise ValueError(f"thumbnails must be at least {s.MIN_THUMBNAIL_SIDE} px on the long side")
-        if n and (labels.min() < 0 or labels.max() >= self._n_classes):
-            raise ValueError(f"labels must lie in [0, {self._n_classes})")
+        self._n_samples = int(capacity)
+        self._resizable = resizable
         group = self._file.require_group(s.SAMPLES)
-        group.create_dataset("label", data=labels)
-        group.create_dataset("source", data=list(sources), dtype=_STR)
-        group.create_dataset(
-            "thumbnail",
-            shape=(n,) + shape,
-            dtype=np.uint8,
-            chunks=(_rows_per_chunk(int(np.prod(shape)), max(n, 1), 256 << 10),) + shape,
-            compression="gzip",
-            compression_opts=s.THUMBNAIL_GZIP_LEVEL,  # (shuffle is a no-op on uint8)
-        )
-        self._n_samples = n
+        self._per_sample(group, "label", (), np.int32)
+        self._per_sample(group, "source", (), _STR)
+        self._per_sample(group, "thumbnail", shape, np.uint8, row_limit=256 << 10,
+                         compression="gzip", compression_opts=s.THUMBNAIL_GZIP_LEVEL)  # (shuffle: no-op on uint8)
 
-    def append_thumbnails(self, thumbnails: np.ndarray) -> None:
-        """Add the next thumbnail rows, in sample order (compressed on all cores)."""
-        self._require_samples()
+    def _per_sample(self, group: h5py.Group, name: str, row_shape: tuple[int, ...], dtype: Any,
+                    row_limit: int = s.MAX_CHUNK_BYTES, **options: Any) -> h5py.Dataset:
+        """A dataset with one row per sample, chunked to at most ``row_limit`` bytes."""
+        n = self._require_samples()
+        row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        chunks = (_rows_per_chunk(row_bytes, max(n, 1), row_limit),) + row_shape
+        resizable = {"maxshape": (None,) + row_shape} if self._resizable else {}
+        return group.create_dataset(name, shape=(n,) + row_shape, dtype=dtype, chunks=chunks, **resizable, **options)
+
+    def append_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnails: np.ndarray) -> None:
+        """Add the next samples' labels, sources and thumbnails, in sample order."""
+        n = self._require_samples()
+        labels = np.asarray(labels, dtype=np.int32)
+        rows = len(labels)
+        if len(sources) != rows or len(thumbnails) != rows:
+            raise ValueError(f"labels ({rows}), sources ({len(sources)}) and thumbnails ({len(thumbnails)}) "
+                             "differ in length")
+        if self._rows + rows > n:
+            raise ValueError(f"more than the {n} samples begun")
+        if rows and (labels.min() < 0 or labels.max() >= (self._n_classes or 0)):
+            raise ValueError(f"labels must lie in [0, {self._n_classes})")
+        start = self._rows
+        self._dataset(s.SAMPLE_LABEL)[start : start + rows] = labels
+        self._dataset(s.SAMPLE_SOURCE)[start : start + rows] = list(sources)
         if self._thumbnails is None:
             self._thumbnails = _ThumbnailSink(self._file[s.SAMPLE_THUMBNAIL])
         self._thumbnails.append(np.asarray(thumbnails))
+        self._rows += rows
+
+    def truncate_samples(self, count: int) -> None:
+        """Shrink every per-sample dataset to ``count`` rows (``begin_samples(resizable=True)`` only)."""
+        if not self._resizable:
+            raise ValueError("truncate_samples needs begin_samples(..., resizable=True)")
+        if count > self._require_samples():
+            raise ValueError(f"cannot grow from {self._n_samples} to {count} samples")
+        if self._thumbnails is not None:
+            self._thumbnails.close()  # flush the last chunk before shrinking under it
+            self._thumbnails_written = self._thumbnails.written
+            self._thumbnails = None
+
+        def shrink(name: str, obj: h5py.HLObject) -> None:
+            if isinstance(obj, h5py.Dataset) and obj.maxshape and obj.maxshape[0] is None:
+                obj.resize(count, axis=0)
+
+        self._file.visititems(shrink)
+        self._n_samples = count
 
     def write_skipped(self, sources: Sequence[str], reasons: Sequence[str]) -> None:
         """Record the inputs that were skipped (unreadable, not an image) and why."""
@@ -270,7 +303,6 @@ class CacheWriter:
 
     def begin_result_set(self, name: str, k: int, attrs: Mapping[str, AttrValue] | None = None) -> None:
         """Make room for a result set of top-``k`` predictions, written later in rows."""
-        n = self._require_samples()
         if "/" in name or not name:
             raise ValueError(f"result set name must be non-empty and without '/', got {name!r}")
         if k < s.MIN_TOP_K:
@@ -278,9 +310,9 @@ class CacheWriter:
         group = self._file[s.RESULTS].create_group(name)
         for key, value in (attrs or {}).items():
             group.attrs[key] = value
-        group.create_dataset(s.TOPK_INDEX, shape=(n, k), dtype=np.int32)
-        group.create_dataset(s.TOPK_PROB, shape=(n, k), dtype=np.float32)
-        group.create_dataset(s.TRUE_PROB, shape=(n,), dtype=np.float32)
+        self._per_sample(group, s.TOPK_INDEX, (k,), np.int32)
+        self._per_sample(group, s.TOPK_PROB, (k,), np.float32)
+        self._per_sample(group, s.TRUE_PROB, (), np.float32)
 
     def write_result_rows(
         self, name: str, start: int, topk_index: np.ndarray, topk_prob: np.ndarray, true_prob: np.ndarray,
@@ -329,7 +361,6 @@ class CacheWriter:
 
     def begin_layer(self, name: str, channels: int, d: int, output_shape: Sequence[int], with_maps: bool = False) -> None:
         """Make room for one layer's responses, written later in rows."""
-        n = self._require_samples()
         if "/" in name or not name:
             raise ValueError(f"layer name must be non-empty and without '/', got {name!r}")
         assert self._n_classes is not None
@@ -342,15 +373,9 @@ class CacheWriter:
             s.CLASS_MEAN, shape=(self._n_classes, channels, d, d), dtype=np.float32,
             chunks=(_rows_per_chunk(cells * 4, self._n_classes), channels, d, d),
         )
-        group.create_dataset(
-            s.COLLECTIVE, shape=(n, channels), dtype=np.float16,
-            chunks=(_rows_per_chunk(channels * 2, max(n, 1)), channels),
-        )
+        self._per_sample(group, s.COLLECTIVE, (channels,), np.float16)
         if with_maps:
-            group.create_dataset(
-                s.MAPS, shape=(n, channels, d, d), dtype=np.float16,
-                chunks=(_rows_per_chunk(cells * 2, max(n, 1)), channels, d, d),
-            )
+            self._per_sample(group, s.MAPS, (channels, d, d), np.float16)
 
     def write_class_mean(self, name: str, class_mean: np.ndarray) -> None:
         """Store the (classes, channels, d, d) per-class mean responses of a layer."""
@@ -391,6 +416,12 @@ class CacheWriter:
         group.create_dataset(s.ATTR_JSON, data=json.dumps(dict(ground_truth), sort_keys=True), dtype=_STR)
 
     # -- finishing -----------------------------------------------------------
+    def abandon(self) -> None:
+        """Stop without finishing: the ``.partial`` file stays, marked incomplete."""
+        if self._thumbnails is not None:
+            self._thumbnails.abandon()
+        self._file.close()
+
     def _require_samples(self) -> int:
         if self._n_samples is None:
             raise ValueError("write_samples must come before result sets and layers")
@@ -405,10 +436,10 @@ class CacheWriter:
         if not len(self._file[s.RESULTS]):
             self._file.close()
             raise ValueError("cache has no result set; not finishing it")
-        written = self._thumbnails.close() if self._thumbnails else 0
-        if written != self._n_samples:
+        written = self._thumbnails.close() if self._thumbnails else self._thumbnails_written
+        if min(written, self._rows) != self._n_samples:
             self._file.close()
-            raise ValueError(f"{written} thumbnails were written for {self._n_samples} samples; not finishing it")
+            raise ValueError(f"{self._rows} samples were written of {self._n_samples}; not finishing it")
         self._file.attrs[s.ATTR_COMPLETE] = True
         self._file.attrs[s.ATTR_PROGRESS_DONE] = self._n_samples or 0
         self._file.attrs[s.ATTR_PROGRESS_TOTAL] = self._n_samples or 0

@@ -123,15 +123,23 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     todo = [p for p in mine if p not in done]
     if progress:
         progress(sum(len(parts[p]) for p in mine if p in done), sum(len(parts[p]) for p in mine))
+    assembler = None
+    if count == 1 and len(todo) == len(parts):  # a fresh single-process run: build the cache as parts finish
+        assembler = _Assembler(plan.output, manifest_of(plan, order), capacity=len(order), resizable=True)
     if todo:
-        _process(plan, order, parts, todo, folder, progress)
+        assembler = _process(plan, order, parts, todo, folder, progress, assembler)
+    if assembler is not None:
+        assembler.finish()
+        shutil.rmtree(folder, ignore_errors=True)
+        return plan.output
     if finished_parts(folder) >= set(range(len(parts))):
         return merge(plan.output, wait=False)
     return None
 
 
 def _process(plan: ExtractPlan, order: np.ndarray, parts: list[np.ndarray], todo: list[int],
-             folder: Path, progress: ProgressFn | None) -> None:
+             folder: Path, progress: ProgressFn | None, assembler: _Assembler | None) -> _Assembler | None:
+    """Run the batches; returns the assembler if it kept up with every part, else None (merge instead)."""
     dataset = SampleDataset(plan.data, order, np.arange(len(order)), plan.transform, plan.crop)
     on_cuda = plan.device.type == "cuda"
     loader = DataLoader(
@@ -145,17 +153,22 @@ def _process(plan: ExtractPlan, order: np.ndarray, parts: list[np.ndarray], todo
     model = plan.model.to(plan.device).eval()
     if on_cuda:
         model = model.to(memory_format=torch.channels_last)
-    writer = _PartWriter(folder)
+    writer = _PartWriter(folder, assembler)
     try:
         with LayerRecorder(model, list(plan.layers), plan.layers) as recorder:
             for number, batch in zip(todo, loader):
                 writer.put(_run_batch(plan, model, recorder, number, batch, on_cuda, order))
                 if progress:
                     progress(len(batch["positions"]), 0)
-    except torch.cuda.OutOfMemoryError:
-        raise BlocksError(f"out of GPU memory at --batch-size {plan.batch_size}; try {max(1, plan.batch_size // 2)}") from None
-    finally:
-        writer.close()
+    except BaseException as exc:
+        leftover = writer.close()
+        if leftover is not None:
+            leftover.abandon()  # its .partial stays incomplete; the parts resume the run
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            raise BlocksError(f"out of GPU memory at --batch-size {plan.batch_size}; "
+                              f"try {max(1, plan.batch_size // 2)}") from None
+        raise
+    return writer.close()
 
 
 def _run_batch(plan: ExtractPlan, model: torch.nn.Module, recorder: LayerRecorder, number: int,
@@ -212,10 +225,16 @@ def _layer_part(pooled: torch.Tensor, labels: torch.Tensor, ok: torch.Tensor, n_
 
 
 class _PartWriter:
-    """The one thread that makes h5py calls during extraction, behind a bounded queue."""
+    """The one thread that makes h5py calls during extraction, behind a bounded queue.
 
-    def __init__(self, folder: Path, depth: int = 4) -> None:
+    Each part is written durably first; then, on a fresh single-process run,
+    handed to the assembler that grows the final cache.  If assembling fails
+    the parts are still all there, and the run falls back to a merge.
+    """
+
+    def __init__(self, folder: Path, assembler: _Assembler | None = None, depth: int = 4) -> None:
         self.folder = folder
+        self.assembler = assembler
         self.queue: queue.Queue[Part | None] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="blocks-part-writer", daemon=True)
@@ -223,22 +242,34 @@ class _PartWriter:
 
     def _run(self) -> None:
         while (part := self.queue.get()) is not None:
-            if self.error is None:
+            if self.error is not None:
+                continue
+            try:
+                write_part(self.folder, part)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                self.error = exc
+                continue
+            if self.assembler is not None:
                 try:
-                    write_part(self.folder, part)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-                    self.error = exc
+                    self.assembler.add(part)
+                except Exception:  # noqa: BLE001 - the parts are durable: merge them instead
+                    self.assembler.abandon()
+                    self.assembler = None
 
     def put(self, part: Part) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(part)
 
-    def close(self) -> None:
+    def close(self) -> _Assembler | None:
+        """Wait for the queue to drain; returns the assembler if it kept up."""
         self.queue.put(None)
         self.thread.join()
         if self.error is not None:
+            if self.assembler is not None:
+                self.assembler.abandon()
             raise self.error
+        return self.assembler
 
 
 def merge(output: Path, remove_parts: bool = True, wait: bool = True) -> Path | None:
@@ -278,56 +309,91 @@ def _merge_locked(output: Path, folder: Path, remove_parts: bool) -> Path:
             f"{folder}: {len(missing)} of {n_parts} parts are missing (e.g. part {missing[0]}: with --shard i/N, "
             f"shard {missing[0]} mod N writes it); finish every shard first, then merge again"
         )
-    index = [read_part_index(folder, p) for p in range(n_parts)]
-    n_ok = int(sum(i.ok.sum() for i in index))
-    if n_ok == 0:
-        raise BlocksError(f"{folder}: no sample could be read (e.g. {index[0].source[0]}: {index[0].reason[0]})")
-    h = manifest["hierarchy"]
-    n_classes = len(manifest["class_names"])
-    with CacheWriter(output, manifest["config"], resume_hint=manifest.get("resume_hint", "")) as w:
-        w.write_classes(manifest["class_names"], manifest["class_ids"])
-        w.write_hierarchy(h["names"], np.asarray(h["parent"]), np.asarray(h["class_index"]), h["source"])
-        labels = np.concatenate([i.label[i.ok] for i in index])
-        sources = [s for i in index for s, good in zip(i.source, i.ok) if good]
-        skipped = [(s, r) for i in index for s, r, good in zip(i.source, i.reason, i.ok) if not good]
-        first = read_part(folder, 0)
-        w.begin_samples(labels, sources, first.thumbnail.shape[1:])
-        for _, name in manifest["variants"]:
-            w.begin_result_set(name, manifest["k"], _variant_attrs(manifest, name))
-        for name, d in manifest["layers"]:
-            channels = first.layers[name].collective.shape[1]
-            w.begin_layer(name, channels, d, manifest["output_shapes"][name], with_maps=manifest["maps"])
-        sums: dict[str, np.ndarray | None] = {name: None for name, _ in manifest["layers"]}
-        counts = np.zeros(n_classes, dtype=np.int64)
-        start = 0
+    n_ok = sum(int(read_part_index(folder, p).ok.sum()) for p in range(n_parts))
+    assembler = _Assembler(output, manifest, capacity=n_ok)
+    try:
         for p in range(n_parts):
-            part = read_part(folder, p)
-            good = part.ok
-            rows = int(good.sum())
-            w.append_thumbnails(part.thumbnail[good])
-            for name, (topk, prob, true) in part.results.items():
-                w.write_result_rows(name, start, topk[good], prob[good], true[good])
-            for name, layer in part.layers.items():
-                w.write_layer_rows(name, start, layer.collective[good],
-                                   layer.maps[good] if layer.maps is not None else None)
-                if sums[name] is None:
-                    sums[name] = np.zeros((n_classes,) + layer.class_sum.shape[1:], dtype=np.float64)
-                np.add.at(sums[name], layer.class_rows, layer.class_sum)
-            if part.layers:
-                np.add.at(counts, next(iter(part.layers.values())).class_rows,
-                          next(iter(part.layers.values())).class_count)
-            start += rows
-            w.set_progress(start, n_ok)
-        for name, total in sums.items():
-            assert total is not None
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(counts[:, None, None, None] > 0, total / np.maximum(counts, 1)[:, None, None, None], 0.0)
-            w.write_class_mean(name, mean)
-        if skipped:
-            w.write_skipped([s for s, _ in skipped], [r for _, r in skipped])
+            assembler.add(read_part(folder, p))
+    except BaseException:
+        assembler.abandon()
+        raise
+    assembler.finish()
     if remove_parts:
         shutil.rmtree(folder, ignore_errors=True)
     return output
+
+
+class _Assembler:
+    """Builds the final cache from parts taken in order.
+
+    The merge feeds it every part after the run; a fresh single-process run
+    feeds it each part as the writer thread finishes it, so the final cache
+    grows alongside the extraction instead of after it.  Either way the same
+    code writes the same rows, so both paths give the same cache.
+    """
+
+    def __init__(self, output: Path, manifest: dict[str, Any], capacity: int, resizable: bool = False) -> None:
+        self.manifest = manifest
+        self.capacity = capacity
+        self.resizable = resizable
+        self.writer = CacheWriter(output, manifest["config"], resume_hint=manifest.get("resume_hint", ""))
+        h = manifest["hierarchy"]
+        self.writer.write_classes(manifest["class_names"], manifest["class_ids"])
+        self.writer.write_hierarchy(h["names"], np.asarray(h["parent"]), np.asarray(h["class_index"]), h["source"])
+        self.n_classes = len(manifest["class_names"])
+        self.sums: dict[str, np.ndarray] = {}
+        self.counts = np.zeros(self.n_classes, dtype=np.int64)
+        self.skipped: list[tuple[str, str]] = []
+        self.rows = 0
+        self.begun = False
+
+    def _begin(self, part: Part) -> None:
+        w, m = self.writer, self.manifest
+        w.begin_samples(self.capacity, part.thumbnail.shape[1:], resizable=self.resizable)
+        for _, name in m["variants"]:
+            w.begin_result_set(name, m["k"], _variant_attrs(m, name))
+        for name, d in m["layers"]:
+            layer = part.layers[name]
+            w.begin_layer(name, layer.collective.shape[1], d, m["output_shapes"][name], with_maps=m["maps"])
+            self.sums[name] = np.zeros((self.n_classes,) + layer.class_sum.shape[1:], dtype=np.float64)
+        self.begun = True
+
+    def add(self, part: Part) -> None:
+        """Append a part's readable samples and fold in its per-class sums."""
+        if not self.begun:
+            self._begin(part)
+        w, good, start = self.writer, part.ok, self.rows
+        self.skipped.extend((s, r) for s, r, ok in zip(part.source, part.reason, good) if not ok)
+        w.append_samples(part.label[good], [s for s, ok in zip(part.source, good) if ok], part.thumbnail[good])
+        for name, (topk, prob, true) in part.results.items():
+            w.write_result_rows(name, start, topk[good], prob[good], true[good])
+        for name, layer in part.layers.items():
+            w.write_layer_rows(name, start, layer.collective[good], layer.maps[good] if layer.maps is not None else None)
+            np.add.at(self.sums[name], layer.class_rows, layer.class_sum)
+        if part.layers:
+            first = next(iter(part.layers.values()))
+            np.add.at(self.counts, first.class_rows, first.class_count)
+        self.rows += int(good.sum())
+        w.set_progress(self.rows, self.manifest["samples"])
+
+    def finish(self) -> Path:
+        """Class means, skipped inputs, final size; then the atomic rename."""
+        w = self.writer
+        if self.rows == 0:
+            example = f" (e.g. {self.skipped[0][0]}: {self.skipped[0][1]})" if self.skipped else ""
+            w.abandon()
+            raise BlocksError(f"no sample could be read{example}")
+        if self.resizable:
+            w.truncate_samples(self.rows)
+        for name, total in self.sums.items():
+            scale = np.maximum(self.counts, 1).astype(np.float64)[:, None, None, None]
+            w.write_class_mean(name, np.where(self.counts[:, None, None, None] > 0, total / scale, 0.0))
+        if self.skipped:
+            w.write_skipped([s for s, _ in self.skipped], [r for _, r in self.skipped])
+        return w.finish()
+
+    def abandon(self) -> None:
+        self.writer.abandon()
 
 
 def _variant_attrs(manifest: dict[str, Any], result_name: str) -> dict[str, Any]:
