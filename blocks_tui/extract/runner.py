@@ -115,7 +115,8 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     """
     order = run_order(plan.data.labels)
     folder = parts_folder(plan.output)
-    write_manifest(folder, manifest_of(plan, order))
+    manifest = manifest_of(plan, order)
+    write_manifest(folder, manifest)
     parts = _part_positions(len(order), plan.batch_size)
     index, count = plan.shard
     mine = [p for p in range(len(parts)) if p % count == index]
@@ -125,7 +126,7 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
         progress(sum(len(parts[p]) for p in mine if p in done), sum(len(parts[p]) for p in mine))
     assembler = None
     if count == 1 and len(todo) == len(parts):  # a fresh single-process run: build the cache as parts finish
-        assembler = _Assembler(plan.output, manifest_of(plan, order), capacity=len(order), resizable=True)
+        assembler = _Assembler(plan.output, manifest, capacity=len(order), resizable=True)
     if todo:
         assembler = _process(plan, order, parts, todo, folder, progress, assembler)
     if assembler is not None:
