@@ -148,14 +148,16 @@ def cmd_bench_open(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .cache.bench import bench_open
+    from .demo.synthetic_scale import generate, write_synthetic_cache
 
-    if args.samples < 1 or args.classes < 2:
-        raise UsageError("--samples must be at least 1 and --classes at least 2")
-    path = Path(args.path) if args.path else cache_dir(args) / f"bench-{args.samples}x{args.classes}.h5"
+    if args.classes < 2 or args.samples < args.classes:
+        raise UsageError("--classes must be at least 2 and --samples at least --classes")
+    path = Path(args.path) if args.path else cache_dir(args) / f"bench-open-{args.samples}x{args.classes}.h5"
     console = Console()
     if not path.exists():
         console.print(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once...")
-    r = bench_open(path, args.samples, args.classes)
+        write_synthetic_cache(path, generate(args.classes, args.samples, (512,), seed=0), seed=0)
+    r = bench_open(path)
     console.print(
         f"cache: {r.samples:,} samples, {r.classes:,} classes, {r.file_bytes / 2**20:.0f} MiB on disk\n"
         f"open_cache + first lookup: {1000 * r.open_seconds:8.1f} ms, RSS +{r.open_rss_bytes / 2**10:.0f} KiB\n"

@@ -132,7 +132,7 @@ def test_bench_open_reports_a_ratio(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0, err
     assert "300 samples, 20 classes" in out and "baseline, h5py read all" in out and "x faster" in out
     code, _, err = run_cli(["bench", "open", "--classes", "1"], capsys)
-    assert code == 2 and "--classes at least 2" in err
+    assert code == 2 and "--classes must be at least 2" in err
 
 
 def test_make_synthetic_never_replaces_a_cache_silently(tiny_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
