@@ -193,9 +193,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise UsageError("--data is required (imagefolder:PATH, imagenet:PATH, cifar10:PATH, cifar100:PATH or demo)")
-    output = _extract_output(args)
-    if output.is_dir():
-        raise UsageError(f"{output} is a folder; give a file name such as {output / 'out.h5'}")
+    # overwrite=True here: whether an existing cache may be replaced or extended is decided below.
+    # With --overwrite the old cache stays until the new one is complete: the
+    # writer renames over it atomically, so a failed run loses nothing.
+    output = writable_output(_extract_output(args), overwrite=True)
     if output.exists() and not args.overwrite:
         if not args.result_name:
             raise UsageError(f"{output} exists; pass --overwrite to replace it, or --result-name NAME to add a result set")
@@ -204,9 +205,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         added = append_results(args, output, console)
         console.print(f"Added result set {added!r} to {output}.")
         return 0
-    # With --overwrite the old cache stays until the new one is complete: the
-    # writer renames over it atomically, so a failed run loses nothing.
-    writable_output(output, overwrite=True)
     from .extract.command import build_plan
     from .extract.progress import run_with_progress
 

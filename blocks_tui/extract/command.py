@@ -111,6 +111,12 @@ def check_numbers(args: Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
 
 
+def model_from(args: Namespace, num_classes: int | None) -> LoadedModel:
+    """The model the ``--model/--weights/--checkpoint/--resize...`` options describe."""
+    return load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
+                      num_classes, transform_from(args), args.download)
+
+
 def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | None = None) -> ExtractPlan:
     """Load the data and the model, check that they fit, and resolve layers."""
     check_numbers(args)
@@ -119,8 +125,7 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
     num_classes = args.num_classes
     if num_classes is None and args.weights.lower() == "none" and not args.checkpoint:
         num_classes = len(data.class_names)  # a fresh, untrained head: size it to the data
-    loaded = load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
-                        num_classes, transform_from(args), args.download)
+    loaded = model_from(args, num_classes)
     if loaded.num_classes != len(data.class_names):
         raise UsageError(
             f"the model has {loaded.num_classes} classes but {args.data} has {len(data.class_names)}; "
@@ -183,8 +188,7 @@ def list_layers(args: Namespace) -> list[tuple[str, tuple[int, ...], bool]]:
     from .layers import auto_layers, backbone_candidates
 
     check_numbers(args)
-    loaded: LoadedModel = load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
-                                     args.num_classes, transform_from(args), args.download)
+    loaded = model_from(args, args.num_classes)
     crop = loaded.transform.crop
     chosen = set(auto_layers(loaded.model, crop))
     return [(i.name, i.output_shape, i.name in chosen)
