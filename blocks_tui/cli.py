@@ -382,6 +382,232 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .analysis import Tree
+    from .analysis.report import build_report, default_comparisons, render
+    from .atomic import atomic_write_bytes
+    from .cache import open_cache
+    from .cache.triage import CacheIdentity, TriageError, read_triage, triage_path
+
+    if min(args.top, args.samples) < 0:
+        raise UsageError("--top and --samples must be 0 or more")
+    output = Path(args.output) if args.output else None
+    if output is not None and output.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'report.md'}")
+    with open_cache(resolve_cache(args.cache, cache_dir(args))) as cache:
+        result = args.result or ("original" if "original" in cache.result_names else cache.result_names[0])
+        asked = [n.strip() for n in args.compare.split(",") if n.strip()] if args.compare else None
+        for name in [result, *(asked or [])]:
+            if name not in cache.result_names:
+                raise UsageError(f"no result set {name!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+        attrs = {name: cache.result(name).attrs for name in cache.result_names}
+        compare = asked if asked is not None else default_comparisons(attrs, result)
+        identity = CacheIdentity.of_cache(cache)
+        path, decisions, status = triage_path(cache.path), [], "none"
+        if path.exists():
+            try:
+                entries, found = read_triage(path)
+                if found.matches(identity):
+                    decisions, status = entries, "loaded"
+                else:
+                    status = f"ignored: written for another cache ({found.describe()})"
+            except TriageError as exc:
+                status = f"ignored: {exc}"
+            if status != "loaded":
+                sys.stderr.write(f"blocks-tui: warning: {path}: {status}\n")
+        h = cache.hierarchy
+        report = build_report(
+            tree=Tree.from_arrays(h.names, h.parent, h.class_index),
+            class_names=cache.class_names,
+            labels=cache.labels,
+            sources=cache.sources,
+            results={name: cache.result(name) for name in {result, *compare}},
+            result=result,
+            compare={name: str(attrs[name].get("transform", name)) for name in compare},
+            decisions=decisions,
+            cache_info={"file": cache.path.name, "n_samples": cache.n_samples, "n_classes": cache.n_classes,
+                        "model": str(cache.config.get("model", "")), "dataset": str(cache.config.get("dataset", ""))},
+            triage={"path": str(path), "status": status},
+            top_pairs=args.top,
+            top_samples=args.samples,
+        )
+    text = render(report, args.format)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_bytes(output, text.encode("utf-8"))
+        sys.stderr.write(f"Wrote {output}.\n")
+    return 0
+
+
+def cmd_dynamics(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from .analysis import Tree
+    from .analysis.dynamics import dynamics_report, epoch_series, settling_epochs
+    from .cache import open_cache
+
+    if not 0 <= args.tolerance <= 100:
+        raise UsageError("--tolerance takes points of recall in [0, 100]")
+    with open_cache(resolve_cache(args.cache, cache_dir(args))) as cache:
+        try:
+            series = epoch_series(cache.result_names, lambda name: cache.result(name).attrs, args.series or "")
+        except ValueError as exc:
+            raise UsageError(f"{cache.path}: {exc}") from None
+        h = cache.hierarchy
+        tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+        if not 1 <= args.level < int(tree.depth.max()):
+            raise UsageError(f"--level must lie in [1, {int(tree.depth.max()) - 1}] for this hierarchy")
+        settling = settling_epochs(tree, cache.labels, [cache.result(name).predicted for _, name in series],
+                                   [epoch for epoch, _ in series], args.tolerance / 100)
+        title = f"{cache.path}: {len(series)} epochs, the last {series[-1][0]} ({series[-1][1]})"
+    report = dynamics_report(tree, settling, [name for _, name in series], args.level)
+    if args.json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return 0
+    shown = list(range(len(series))) if len(series) <= 10 else [0, len(series) // 2, len(series) - 1]
+    table = Table(title=f"{title}\nfirst epoch with recall within {args.tolerance:g} points of its final value",
+                  title_justify="left")
+    for column in ("node", "classes", *(f"e{series[i][0]} %" for i in shown), "settled at"):
+        table.add_column(column, justify="left" if column == "node" else "right")
+    fmt = lambda v: "-" if v is None else str(v)  # noqa: E731
+    for g in report["groups"]:
+        table.add_row(g["name"], str(g["classes"]), *(fmt(g["recall"][i]) for i in shown), fmt(g["settled"]))
+    for level in report["levels"]:
+        name = "all leaves" if level["leaves"] else f"all depth {level['depth']}"
+        table.add_row(f"[dim]{name}[/]", "", *(fmt(level["recall"][i]) for i in shown), fmt(level["settled"]))
+    leaves = report["leaves"]
+    Console().print(table)
+    median = leaves["median_settled"]
+    groups = [g["settled"] for g in report["groups"] if g["settled"] is not None]
+    print(f"depth-{args.level} groups settle at epoch {min(groups)}-{max(groups)} (median {float(np.median(groups)):g}); "
+          f"the {leaves['count']} leaf classes at median epoch {median:g} (quartiles "
+          f"{leaves['quartiles_settled'][0]:g}-{leaves['quartiles_settled'][1]:g})." if groups and median is not None
+          else "not enough samples to compare groups and leaf classes.")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .extract.train_command import check_train_args, run_train
+
+    check_train_args(args)
+    kind = args.data.split(":", 1)[0]
+    output = writable_output(Path(args.out) if args.out else cache_dir(args) / f"train-{kind}.h5", args.overwrite)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    report = run_train(args, output, progress=sys.stderr.isatty())
+    if args.json:
+        sys.stdout.write(json.dumps(report.as_json()) + "\n")
+        return 0
+    heads = ", ".join(f"depth-{h['depth']} groups ({h['groups']}) after {h['stage']}" for h in report.aux_heads)
+    table = Table(title=f"top-1 / top-5 error % on the evaluation split ({args.data}, seed {report.seed}, "
+                  f"{report.device}, {report.seconds:.0f} s)\nhierarchy-aware: + {heads}, weight {args.aux_weight:g} each",
+                  title_justify="left")
+    for column in ("epoch", "baseline top-1", "top-5", "hierarchy-aware top-1", "top-5"):
+        table.add_column(column, justify="right")
+    base1, base5 = report.top1_error["baseline"], report.top5_error["baseline"]
+    aware1, aware5 = report.top1_error["hierarchy-aware"], report.top5_error["hierarchy-aware"]
+    for e in range(report.epochs):
+        table.add_row(str(e + 1), f"{100 * base1[e]:.1f}", f"{100 * base5[e]:.1f}",
+                      f"{100 * aware1[e]:.1f}", f"{100 * aware5[e]:.1f}")
+    Console().print(table)
+    reached = report.epochs_to_baseline()
+    print(f"hierarchy-aware reaches the baseline's final top-1 error ({100 * base1[-1]:.1f}%) "
+          + (f"at epoch {reached} of {report.epochs}." if reached else "at no epoch.")
+          + f" Final top-1 error: baseline {100 * base1[-1]:.1f}%, hierarchy-aware {100 * aware1[-1]:.1f}%.")
+    print(f"Wrote {report.cache} (result sets baseline, hierarchy-aware and NAME:epoch-N) and {report.model_dir}/.")
+    return 0
+
+
+def _probe_settings(args: argparse.Namespace, engine: str) -> "ProbeSettings":  # noqa: F821
+    """``--engine``/``--device``/``--l2``/``--steps`` as resolved probe settings (UsageError when they cannot work)."""
+    from dataclasses import replace
+
+    from .extract.probe import resolve_engine
+
+    if args.l2 is not None and args.l2 < 0:
+        raise UsageError("--l2 must be 0 or more")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    settings = resolve_engine(engine, args.device)
+    return replace(settings, l2=settings.l2 if args.l2 is None else args.l2, steps=args.steps)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .cache import open_cache
+    from .extract.probe import resolve_layers, run_probes_with_progress
+
+    path = resolve_cache(args.cache, cache_dir(args))
+    settings = _probe_settings(args, args.engine)
+    with open_cache(path) as cache:
+        layers = resolve_layers(cache, args.layers)
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    results = run_probes_with_progress(path, layers, settings, console)
+    table = Table(title=f"linear probes, held-out (2-fold cross-fitting), {settings.engine} on {settings.device}",
+                  title_justify="left")
+    for column in ("result set", "features", "top-1", "top-5", "seconds"):
+        table.add_column(column, justify="left" if column in ("result set", "features") else "right")
+    for r in results:
+        table.add_row(r.result_name, f"{r.n_features:,} {r.features}", f"{100 * r.top1:.1f}%", f"{100 * r.top5:.1f}%",
+                      f"{r.seconds:.1f}")
+    Console().print(table)
+    console.print(f"Wrote {len(results)} probe result sets to {path} in {time.perf_counter() - started:.1f} s "
+                  "(a re-run replaces them).")
+    return 0
+
+
+def cmd_bench_probe(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .cache import open_cache
+    from .demo.synthetic_scale import generate, parse_channels, write_synthetic_cache
+    from .extract.probe import bench_probe, resolve_layers
+
+    try:
+        channels = parse_channels(args.channels)
+    except ValueError as exc:
+        raise UsageError(f"--channels: {exc}") from None
+    if args.classes < 2 or args.samples < 2 * args.classes:
+        raise UsageError("--classes must be at least 2 and --samples at least twice --classes")
+    path = Path(args.path) if args.path else cache_dir(args) / f"bench-probe-{args.samples}x{args.classes}.h5"
+    console = Console(stderr=True)
+    if not path.exists():
+        console.print(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once...")
+        write_synthetic_cache(path, generate(args.classes, args.samples, channels, seed=0), seed=0)
+    engines = [_probe_settings(args, "scipy"), _probe_settings(args, "torch")]
+    with open_cache(path) as cache:
+        layers = resolve_layers(cache, args.layers)
+    runs = bench_probe(path, layers, engines, console)
+    names = [f"{e.engine} ({e.device})" for e in engines]
+    table = Table(title=f"probe {path.name}: seconds per layer (both folds) and held-out top-1", title_justify="left")
+    table.add_column("layer")
+    for name in names:
+        table.add_column(f"{name} s", justify="right")
+        table.add_column(f"{name} top-1", justify="right")
+    for i, layer in enumerate(layers):
+        table.add_row(f"{layer} ({runs[0][i].n_features:,})",
+                      *(cell for run in runs for cell in (f"{run[i].seconds:.1f}", f"{100 * run[i].top1:.1f}%")))
+    totals = [sum(r.seconds for r in run) for run in runs]
+    table.add_row("all layers", *(cell for t in totals for cell in (f"{t:.1f}", "")))
+    Console().print(table)
+    print(f"ratio: {names[1]} takes {totals[1] / totals[0]:.2f}x the time of {names[0]} "
+          f"({engines[0].steps_per_fold} L-BFGS iterations vs {engines[1].steps_per_fold} Adam epochs per fold)")
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -530,6 +756,94 @@ def build_parser() -> argparse.ArgumentParser:
     bench_ui.add_argument("--presses", type=int, default=40, help="key presses per measurement (default: 40)")
     bench_ui.add_argument("--repeats", type=int, default=3, help="start-up runs, the median is kept (default: 3)")
     bench_ui.set_defaults(func=cmd_bench_ui)
+    report = sub.add_parser(
+        "report", parents=[common], help="write the triage report: decisions and candidates, as md, csv or json",
+        description="Write what a data curator acts on: the saved triage decisions (NAME.triage.json), the "
+        "class pairs confused across the hierarchy's blocks (redundant, subclass, label noise, ambiguous), "
+        "the mislabel candidates and the groups sensitive to colour or rotation, with sample ids and source "
+        "paths.  Needs no terminal.",
+    )
+    report.add_argument("cache", nargs="?", default=DEMO_NAME, metavar="CACHE", help=cache_help)
+    report.add_argument("--format", choices=("md", "csv", "json"), default="md", help="(default: md)")
+    report.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    report.add_argument("--result", metavar="NAME", help="result set to triage (default: original)")
+    report.add_argument("--compare", metavar="A,B", help="result sets to compare with it for sensitive groups "
+                        "(default: those made by a transform, such as grayscale and rot90)")
+    report.add_argument("--top", type=int, default=20, metavar="N", help="class pairs to list (default: 20)")
+    report.add_argument("--samples", type=int, default=50, metavar="N",
+                        help="mislabel candidates to list (default: 50)")
+    report.set_defaults(func=cmd_report)
+    dynamics = sub.add_parser(
+        "dynamics", parents=[common], help="when each group's recall settles during training (paper §4.1.1)",
+        description="For a cache with epoch-N result sets (the demo writes one per epoch; the final model is "
+        "'original' with an 'epoch' attribute, or the largest N), print the first epoch at which each group's "
+        "recall came within --tolerance points of its final value, next to the leaf classes'.",
+    )
+    dynamics.add_argument("cache", nargs="?", default=DEMO_NAME, metavar="CACHE", help=cache_help)
+    dynamics.add_argument("--level", type=int, default=1, metavar="D", help="list the groups at depth D (default: 1)")
+    dynamics.add_argument("--series", metavar="NAME", help="read NAME:epoch-N and NAME (e.g. baseline, from train)")
+    dynamics.add_argument("--tolerance", type=float, default=5.0, metavar="P", help="points of recall (default: 5)")
+    dynamics.add_argument("--json", action="store_true", help="print the same content as JSON")
+    dynamics.set_defaults(func=cmd_dynamics)
+
+    train = sub.add_parser(
+        "train", parents=[common], help="train a baseline and a hierarchy-aware CNN and compare them (§4.1.3)",
+        description="Train the demo CNN twice with the same data, budget and seed: plainly, and with auxiliary "
+        "heads that classify coarse hierarchy groups after intermediate stages (dropped after training). "
+        "Prints top-1/top-5 error per epoch (the paper's Table 1) and writes both models' result sets into "
+        "one cache. Nothing downloads.",
+    )
+    train.add_argument("--data", default="demo", metavar="KIND:PATH",
+                       help="demo, cifar100:PATH (python pickles) or imagefolder:PATH (default: demo)")
+    train.add_argument("--hierarchy", default="auto", metavar="H", help="auto, FILE.json or none (default: auto)")
+    train.add_argument("--epochs", type=int, default=7, help="(default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="initialisation and batch order (default: 0)")
+    train.add_argument("--out", metavar="CACHE", help="the cache to write (default: CACHE_DIR/train-KIND.h5)")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda[:i] (default: auto)")
+    train.add_argument("--aux-weight", type=float, default=0.3, metavar="W",
+                       help="loss weight of each auxiliary head (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=128, help="(default: %(default)s)")
+    train.add_argument("--lr", type=float, default=0.02, help="peak one-cycle learning rate (default: %(default)s)")
+    train.add_argument("--limit", type=int, metavar="N", help="train on a stratified subset of N samples")
+    train.add_argument("--eval-limit", type=int, metavar="N", help="evaluate on a stratified subset of N samples")
+    train.add_argument("--image-size", type=int, default=32, metavar="PX",
+                       help="side images are loaded at, for imagefolder (default: 32)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing cache")
+    train.add_argument("--json", action="store_true", help="print the per-epoch errors as JSON")
+    train.set_defaults(func=cmd_train)
+
+    def probe_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--layers", metavar="A,B", help="layers to probe (default: all, early to late)")
+        p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i] (default: auto)")
+        p.add_argument("--l2", type=float, metavar="X", help="L2 weight on the mean softmax loss (default: 0.01)")
+        p.add_argument("--steps", type=int, metavar="N",
+                       help="L-BFGS iterations (scipy, default 10) or Adam epochs (torch, default 10) per fold")
+
+    probe = sub.add_parser(
+        "probe", parents=[common], help="train a linear probe per layer; store held-out predictions as probe:<layer>",
+        description="Train a linear softmax classifier on each layer's cached responses (the per-sample d×d maps "
+        "when stored, else the per-channel collective responses), standardised on the training fold.  A "
+        "deterministic class-stratified split halves the samples; the probe trained on each half predicts the "
+        "other (2-fold cross-fitting), so every stored prediction is held-out.  The predictions become result "
+        "sets probe:<layer> and the split is recorded in the cache; a re-run replaces them.",
+    )
+    probe.add_argument("cache", nargs="?", default=DEMO_NAME, metavar="CACHE", help=cache_help)
+    probe_options(probe)
+    probe.add_argument("--engine", default="auto", choices=("auto", "torch", "scipy"),
+                       help="auto: torch on a GPU, else scipy (default: auto)")
+    probe.set_defaults(func=cmd_probe)
+    bench_probe = bench_sub.add_parser(
+        "probe", parents=[common], help="probe every layer of a 50k x 1000 synthetic cache: scipy vs torch",
+        description="Write (once) a synthetic cache and probe all its layers with the scipy engine (L-BFGS) and "
+        "the torch engine (Adam) in the same run, nothing written: seconds per layer, held-out top-1, ratio.",
+    )
+    bench_probe.add_argument("--samples", type=int, default=50_000, help="samples (default: 50000)")
+    bench_probe.add_argument("--classes", type=int, default=1000, help="classes (default: 1000)")
+    bench_probe.add_argument("--channels", default="256,512,1024,2048", metavar="C1,C2,...",
+                             help="channels of each layer, 1 to 4 layers (default: %(default)s)")
+    bench_probe.add_argument("--path", metavar="FILE", help="where to keep the synthetic cache")
+    probe_options(bench_probe)
+    bench_probe.set_defaults(func=cmd_bench_probe)
     return parser
 
 

@@ -22,6 +22,7 @@ from .metrics import (
     group_metrics,
     group_metrics_from_counts,
     metric_change,
+    rank_change,
     topk_accuracy,
 )
 from .mislabels import MislabelCandidates, mislabel_candidates
@@ -40,6 +41,17 @@ from .seriation import barycenter_order, fiedler_vector, leaf_order, refine, ser
 from .similarity import confusion_similarity
 from .subclasses import LatentSubclasses, latent_subclasses, response_correlation
 from .summary import Summary, summarize
+from .probes import LayerSeparation, layer_separation, probe_columns
+from .triage import (
+    KindThresholds,
+    MislabelRow,
+    OutlierRow,
+    SensitiveGroup,
+    rank_mislabels,
+    rank_outliers,
+    sensitive_groups,
+)
+from .dynamics import Settling, dynamics_report, epoch_series, settling_epochs
 
 __all__ = [
     "BlockOutliers",
@@ -80,6 +92,7 @@ __all__ = [
     "order_cost",
     "partition",
     "peak_channel_order",
+    "rank_change",
     "refine",
     "response_correlation",
     "response_map",
@@ -92,4 +105,18 @@ __all__ = [
     "top_neurons",
     "topk_accuracy",
     "within_group_fraction",
+    "LayerSeparation",
+    "layer_separation",
+    "probe_columns",
+    "KindThresholds",
+    "MislabelRow",
+    "OutlierRow",
+    "SensitiveGroup",
+    "rank_mislabels",
+    "rank_outliers",
+    "sensitive_groups",
+    "Settling",
+    "dynamics_report",
+    "epoch_series",
+    "settling_epochs",
 ]

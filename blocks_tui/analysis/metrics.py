@@ -169,10 +169,25 @@ def metric_change(
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
     before_m = group_metrics(tree, labels, predicted_before)
     after_m = group_metrics(tree, labels, predicted_after)
+    return rank_change(tree, before_m, after_m, metric, min_support)
+
+
+def rank_change(tree: Tree, before_m: GroupMetrics, after_m: GroupMetrics, metric: str = "recall",
+                min_support: int = 1, min_classes: int = 1) -> MetricChange:
+    """:func:`metric_change` from two result sets' group metrics (e.g. from filtered confusion counts).
+
+    The viewer has counts, not predictions, once filters apply; this ranks
+    them the same way.  ``min_classes=2`` ranks groups only: a single class
+    always moves more than the group around it, so a list of classes would
+    hide the finding that a whole group depends on colour or orientation.
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
     before = getattr(before_m, metric).astype(np.float64)
     after = getattr(after_m, metric).astype(np.float64)
     change = after - before
     support = before_m.true_count
-    usable = np.flatnonzero(~np.isnan(change) & (support >= min_support))
+    sizes = tree.stop - tree.start
+    usable = np.flatnonzero(~np.isnan(change) & (support >= min_support) & (sizes >= min_classes))
     ranked = usable[np.lexsort((usable, tree.depth[usable], change[usable]))]
     return MetricChange(metric, before, after, change, support, ranked)

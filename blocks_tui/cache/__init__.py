@@ -9,6 +9,15 @@ from ..errors import CacheError
 from .reader import Cache, DatasetInfo, HierarchyArrays, LayerResponses, ResultSet, open_cache
 from .schema import FORMAT_NAME, FORMAT_VERSION
 from .writer import CacheWriter, partial_path
+from .triage import (
+    CacheIdentity,
+    OutlierKey,
+    SampleKey,
+    TriageEntry,
+    TriageError,
+    TriageStore,
+    triage_path,
+)
 
 __all__ = [
     "Cache",
@@ -22,4 +31,11 @@ __all__ = [
     "ResultSet",
     "open_cache",
     "partial_path",
+    "CacheIdentity",
+    "OutlierKey",
+    "SampleKey",
+    "TriageEntry",
+    "TriageError",
+    "TriageStore",
+    "triage_path",
 ]

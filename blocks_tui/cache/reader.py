@@ -197,6 +197,20 @@ class Cache:
         return LayerResponses(self._file[s.LAYERS][self._layer_keys[name]])
 
     @property
+    def probe_split(self) -> np.ndarray | None:
+        """(samples,) int8 fold (0 or 1) of every sample for the ``probe:<layer>`` result sets; None before any probe.
+
+        The probe trained on fold 0 predicted fold 1 and vice versa, so every
+        stored probe prediction is held-out.
+        """
+        return self._file[s.PROBE_SPLIT][()] if s.PROBE_SPLIT in self._file else None
+
+    @property
+    def probe_split_method(self) -> str:
+        """How the folds were assigned, in words ('' before any probe)."""
+        return str(_plain(self._file[s.PROBES].attrs.get(s.ATTR_SPLIT_METHOD, ""))) if s.PROBES in self._file else ""
+
+    @property
     def has_ground_truth(self) -> bool:
         return s.GROUND_TRUTH in self._file
 
@@ -364,6 +378,14 @@ def _validate(path: Path, file: h5py.File) -> None:
             _expect_rows(path, file, f"{base}/{key}", n, "samples")
         if group[s.TOPK_INDEX].shape != group[s.TOPK_PROB].shape:
             raise CacheError(f"{path}: '{base}/{s.TOPK_INDEX}' and '{base}/{s.TOPK_PROB}' differ in shape")
+
+    if s.PROBES in file:
+        if s.PROBE_SPLIT not in file:
+            raise CacheError(f"{path}: missing dataset '{s.PROBE_SPLIT}'")
+        _expect_rows(path, file, s.PROBE_SPLIT, n, "samples")
+        split = file[s.PROBE_SPLIT][()]
+        if split.size and not np.isin(split, (0, 1)).all():
+            raise CacheError(f"{path}: '{s.PROBE_SPLIT}' holds folds other than 0 and 1")
 
     for name, group in file[s.LAYERS].items():
         base = f"{s.LAYERS}/{name}"

@@ -55,6 +55,14 @@ TOPK_PROB = "topk_prob"
 TRUE_PROB = "true_prob"
 MIN_TOP_K = 5
 
+# Linear probes (`blocks-tui probe`): result sets named probe:<layer>, and the
+# fold (0 or 1) of every sample; the probe trained on one fold predicted the other.
+# Optional, so older caches open unchanged.
+PROBE_RESULT_PREFIX = "probe:"
+PROBES = "probes"
+PROBE_SPLIT = "probes/split"
+ATTR_SPLIT_METHOD = "method"
+
 # Layer responses: layers/<name>/{class_mean, collective, maps}.
 LAYERS = "layers"
 CLASS_MEAN = "class_mean"

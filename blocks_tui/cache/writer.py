@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Mapping, Sequence
@@ -449,6 +450,17 @@ class CacheWriter:
         return self.path
 
 
+@dataclass(frozen=True)
+class NewResultSet:
+    """One result set to add to a finished cache: (samples, k) top-k columns and (samples,) label probability."""
+
+    name: str
+    topk_index: np.ndarray
+    topk_prob: np.ndarray
+    true_prob: np.ndarray
+    attrs: Mapping[str, AttrValue] = field(default_factory=dict)
+
+
 def append_result_set(
     path: Path,
     name: str,
@@ -463,6 +475,23 @@ def append_result_set(
     This is how ``extract --checkpoint ... --result-name epoch-3`` grows one
     cache across checkpoints.  The original stays untouched until the rename.
     """
+    append_result_sets(path, [NewResultSet(name, topk_index, topk_prob, true_prob, dict(attrs or {}))], replace)
+
+
+def append_result_sets(
+    path: Path,
+    result_sets: Sequence[NewResultSet],
+    replace: bool = False,
+    probe_split: np.ndarray | None = None,
+    split_method: str = "",
+    remove: Sequence[str] = (),
+) -> None:
+    """Add several result sets (and optionally the probe split) in one atomic copy, add, fsync, rename.
+
+    ``replace`` lets a set overwrite one of the same name; ``remove`` names
+    result sets to delete (stale probes of an earlier split).  One copy for
+    all of them, because a cache with per-sample maps can be gigabytes.
+    """
     import shutil
 
     path = Path(path)
@@ -471,21 +500,45 @@ def append_result_set(
     try:
         with h5py.File(partial, "a") as f:
             results = f[s.RESULTS]
-            if name in results:
-                if not replace:
-                    raise ValueError(f"result set {name!r} exists already")
-                del results[name]
             n = f[s.SAMPLE_LABEL].shape[0]
-            topk_index = np.asarray(topk_index, dtype=np.int32)
-            if topk_index.ndim != 2 or topk_index.shape[0] != n or topk_index.shape[1] < s.MIN_TOP_K:
-                raise ValueError(f"result set {name!r} must be ({n}, k >= {s.MIN_TOP_K}), got {topk_index.shape}")
-            group = results.create_group(name)
-            for key, value in (attrs or {}).items():
-                group.attrs[key] = value
-            group.create_dataset(s.TOPK_INDEX, data=topk_index)
-            group.create_dataset(s.TOPK_PROB, data=np.asarray(topk_prob, dtype=np.float32).reshape(topk_index.shape))
-            group.create_dataset(s.TRUE_PROB, data=np.asarray(true_prob, dtype=np.float32).reshape(n))
+            for name in remove:
+                if name in results:
+                    del results[name]
+            for new in result_sets:
+                _add_result_group(results, new, n, replace)
+            if probe_split is not None:
+                _write_probe_split(f, probe_split, split_method, n)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     commit_file(partial, path)
+
+
+def _add_result_group(results: h5py.Group, new: NewResultSet, n: int, replace: bool) -> None:
+    name = new.name
+    if "/" in name or not name:
+        raise ValueError(f"result set name must be non-empty and without '/', got {name!r}")
+    if name in results:
+        if not replace:
+            raise ValueError(f"result set {name!r} exists already")
+        del results[name]
+    topk_index = np.asarray(new.topk_index, dtype=np.int32)
+    if topk_index.ndim != 2 or topk_index.shape[0] != n or topk_index.shape[1] < s.MIN_TOP_K:
+        raise ValueError(f"result set {name!r} must be ({n}, k >= {s.MIN_TOP_K}), got {topk_index.shape}")
+    group = results.create_group(name)
+    for key, value in new.attrs.items():
+        group.attrs[key] = value
+    group.create_dataset(s.TOPK_INDEX, data=topk_index)
+    group.create_dataset(s.TOPK_PROB, data=np.asarray(new.topk_prob, dtype=np.float32).reshape(topk_index.shape))
+    group.create_dataset(s.TRUE_PROB, data=np.asarray(new.true_prob, dtype=np.float32).reshape(n))
+
+
+def _write_probe_split(f: h5py.File, split: np.ndarray, method: str, n: int) -> None:
+    """Store (or replace) ``probes/split``: the (samples,) int8 fold, 0 or 1, of every sample."""
+    split = np.asarray(split)
+    if split.shape != (n,) or (split.size and not np.isin(split, (0, 1)).all()):
+        raise ValueError(f"the probe split must be ({n},) holding 0 and 1, got {split.shape}")
+    if s.PROBE_SPLIT in f:
+        del f[s.PROBE_SPLIT]
+    f.create_dataset(s.PROBE_SPLIT, data=split.astype(np.int8))
+    f[s.PROBES].attrs[s.ATTR_SPLIT_METHOD] = method

@@ -56,12 +56,24 @@ class DemoCNN(nn.Module):
             self.add_module(f"stage{i}", _stage(c_in, c_out, strided=i == 1))
             c_in = c_out
         self.n_stages = len(channels)
+        self.channels = tuple(channels)
         self.head = nn.Linear(c_in, n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every stage, early to late: auxiliary heads read the
+        intermediate ones (``extract/training.py``)."""
+        outputs = []
         for i in range(1, self.n_stages + 1):
             x = getattr(self, f"stage{i}")(x)
-        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+            outputs.append(x)
+        return outputs
+
+    def classify(self, last: torch.Tensor) -> torch.Tensor:
+        """Logits from the last stage's output: global average pool, linear head."""
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(last, 1), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.features(x)[-1])
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:

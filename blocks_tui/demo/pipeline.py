@@ -7,39 +7,31 @@ assert what it shows.  The steps, and why each result set exists:
 * ``original`` — the final model on the evaluation images: the confusion
   matrix with its nested blocks, plus layer responses (per-class means and
   per-sample collective responses at every stage);
-* ``epoch-1``, ``epoch-2`` — early checkpoints on the same images: blocks
-  form before the model learns the fine distinctions (the paper's Fig. 5);
+* ``epoch-1`` .. ``epoch-(N-1)`` — every earlier checkpoint on the same
+  images: blocks form before the model learns the fine distinctions (the
+  paper's Fig. 5), and ``blocks-tui dynamics`` reads when each group settles
+  (the final epoch N is ``original``, whose ``epoch`` attribute says N);
 * ``grayscale`` — the colour group's block dissolves into ``pebble``;
 * ``rot90`` — the orientation group's block dissolves.
 
 Samples in the cache are the evaluation split only; its thumbnails are the
-48 px images themselves.
+48 px images themselves.  The training loop itself is
+:func:`blocks_tui.extract.training.fit`, shared with ``blocks-tui train``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from blocks_tui import __version__
-from blocks_tui.atomic import commit_file
 from blocks_tui.cache import CacheWriter, HierarchyArrays
 from blocks_tui.demo.generator import (
     LABEL_NOISE_RATE,
@@ -51,8 +43,15 @@ from blocks_tui.demo.generator import (
     make_split,
 )
 from blocks_tui.demo.model import CHANNELS, INPUT_SIZE, LAYERS, MEAN, STD, DemoCNN, preprocess
-from blocks_tui.extract.inference import InferenceResult, run_inference
-from blocks_tui.extract.variants import apply_variant
+from blocks_tui.extract.inference import InferenceResult
+from blocks_tui.extract.training import (
+    TaskProgress,
+    TrainSettings,
+    cross_entropy_loss,
+    evaluate_images,
+    fit,
+    save_state_dict,
+)
 
 VARIANTS = ("original", "grayscale", "rot90")
 """Transforms the final model is evaluated under (names as in ``extract``)."""
@@ -86,7 +85,7 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 3:
-            raise ValueError("epochs must be at least 3: epoch-1 and epoch-2 are result sets of their own")
+            raise ValueError("epochs must be at least 3: epoch-1 and epoch-2 (at least) are result sets of their own")
         if min(self.n_train_per_class, self.n_eval_per_class, self.batch_size, self.d) < 1:
             raise ValueError("sample counts, batch size and d must be positive")
         if self.k < 5:
@@ -103,12 +102,23 @@ class DemoConfig:
     def to_dict(self) -> dict[str, Any]:
         return {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(self).items()}
 
+    def train_settings(self) -> TrainSettings:
+        """The training budget, for :func:`~blocks_tui.extract.training.fit`."""
+        return TrainSettings(self.epochs, self.batch_size, self.lr, self.weight_decay, self.seed)
+
 
 # -- data ----------------------------------------------------------------------
 
 
 def _split_seed(config: DemoConfig, split: str) -> list[int]:
     return [config.seed, {"train": 0, "eval": 1}[split]]
+
+
+def make_train_split(config: DemoConfig = DemoConfig(), spec: DemoSpec | None = None,
+                     progress: Callable[[int], None] | None = None) -> Split:
+    """The training split of ``config`` (clean labels)."""
+    spec = spec or default_spec()
+    return make_split(spec, config.n_train_per_class, _split_seed(config, "train"), 0.0, progress)
 
 
 def make_eval_split(config: DemoConfig = DemoConfig(), spec: DemoSpec | None = None,
@@ -126,68 +136,20 @@ def demo_eval_split(config: DemoConfig = DemoConfig()) -> tuple[np.ndarray, np.n
     """
     spec = default_spec()
     split = make_eval_split(config, spec)
-    hierarchy = HierarchyArrays(
+    return split.images, split.labels, spec.class_names, demo_hierarchy(spec)
+
+
+def demo_hierarchy(spec: DemoSpec) -> HierarchyArrays:
+    """The demo's class tree in the cache's form."""
+    return HierarchyArrays(
         names=list(spec.node_names),
         parent=spec.parent.astype(np.int32),
         class_index=spec.class_index.astype(np.int32),
         source="demo",
     )
-    return split.images, split.labels, spec.class_names, hierarchy
-
-
-# -- progress ------------------------------------------------------------------
-
-
-class _Progress:
-    """A rich progress display, or nothing at all when ``enabled`` is False."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.bar: Progress | None = None
-        if enabled:
-            self.bar = Progress(
-                TextColumn("{task.description:<22}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
-
-    def __enter__(self) -> "_Progress":
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def task(self, description: str, total: int) -> TaskID | None:
-        return self.bar.add_task(description, total=total, info="") if self.bar is not None else None
-
-    def advance(self, task: TaskID | None, amount: int = 1, **fields: Any) -> None:
-        if self.bar is not None and task is not None:
-            self.bar.update(task, advance=amount, **fields)
 
 
 # -- training ------------------------------------------------------------------
-
-
-@contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch and insist on deterministic kernels, restoring both after.
-
-    ``fork_rng`` keeps the caller's global random state untouched, so
-    building the demo inside a test does not perturb other tests.
-    """
-    previous = torch.are_deterministic_algorithms_enabled()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(previous)
 
 
 def checkpoint_name(epoch: int) -> str:
@@ -199,54 +161,28 @@ def train(
     split: Split,
     config: DemoConfig,
     checkpoint_dir: Path,
-    progress: _Progress | None = None,
+    progress: TaskProgress | None = None,
 ) -> tuple[DemoCNN, list[Path]]:
-    """Train the CNN on ``split``; save a state_dict after every epoch.
-
-    AdamW with a one-cycle schedule reaches a good accuracy in few epochs;
-    random horizontal flips are the only augmentation (no class depends on
-    left/right — the orientation classes point up or down).
-    """
-    progress = progress or _Progress(False)
+    """Train the CNN on ``split``; save a state_dict after every epoch."""
+    progress = progress or TaskProgress(False)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     x_all = preprocess(torch.from_numpy(split.images))
     y_all = torch.from_numpy(split.labels)
-    n = len(y_all)
-    steps_per_epoch = math.ceil(n / config.batch_size)
+    steps = config.epochs * math.ceil(len(y_all) / config.batch_size)
+    task = progress.task(f"train epoch 1/{config.epochs}", steps)
     checkpoints: list[Path] = []
-    with _seeded(config.seed):
-        model = DemoCNN(spec.n_classes, config.channels)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.2
-        )
-        shuffle = torch.Generator().manual_seed(config.seed)
-        task = progress.task(f"train epoch 1/{config.epochs}", config.epochs * steps_per_epoch)
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=shuffle)
-            seen, loss_sum, correct = 0, 0.0, 0
-            for start in range(0, n, config.batch_size):
-                idx = order[start : start + config.batch_size]
-                xb, yb = x_all[idx], y_all[idx]
-                flip = torch.rand(len(idx), generator=shuffle) < 0.5
-                xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                seen += len(idx)
-                loss_sum += float(loss.detach()) * len(idx)
-                correct += int((logits.argmax(1) == yb).sum())
-                progress.advance(
-                    task, description=f"train epoch {epoch}/{config.epochs}",
-                    info=f"loss {loss_sum / seen:.3f}  acc {correct / seen:6.1%}",
-                )
-            checkpoints.append(_save_checkpoint(model, checkpoint_dir / checkpoint_name(epoch)))
+
+    def batch_done(epoch: int, size: int, loss: float, acc: float) -> None:
+        progress.advance(task, 1, description=f"train epoch {epoch}/{config.epochs}",
+                         info=f"loss {loss:.3f}  acc {acc:6.1%}")
+
+    def epoch_done(epoch: int, model: torch.nn.Module) -> None:
+        checkpoints.append(save_state_dict(model, checkpoint_dir / checkpoint_name(epoch)))
+
+    model = fit(lambda: DemoCNN(spec.n_classes, config.channels), cross_entropy_loss, x_all, y_all,
+                config.train_settings(), on_batch=batch_done, on_epoch=epoch_done)
     _remove_stale_checkpoints(checkpoint_dir, config.epochs)
-    model.eval()
+    assert isinstance(model, DemoCNN)
     return model, checkpoints
 
 
@@ -257,14 +193,6 @@ def _remove_stale_checkpoints(checkpoint_dir: Path, epochs: int) -> None:
         number = path.stem.removeprefix("epoch-")
         if number.isdigit() and int(number) > epochs:
             path.unlink()
-
-
-def _save_checkpoint(model: DemoCNN, path: Path) -> Path:
-    """Write a state_dict atomically: a killed run leaves no torn file."""
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(model.state_dict(), tmp)
-    commit_file(tmp, path)
-    return path
 
 
 def load_checkpoint(path: Path, n_classes: int, channels: tuple[int, ...] = CHANNELS) -> DemoCNN:
@@ -285,24 +213,10 @@ def evaluate(
     layers: tuple[str, ...] = (),
     on_batch: Callable[[int], None] | None = None,
 ) -> InferenceResult:
-    """Top-k predictions of ``model`` on ``split`` under ``variant``.
-
-    The variant is applied to the normalised 32 px input by the same
-    function ``blocks-tui extract`` uses for its variants.
-    """
-    images = torch.from_numpy(split.images)
-    labels = torch.from_numpy(split.labels)
-    batches = [
-        (images[i : i + config.eval_batch_size], labels[i : i + config.eval_batch_size])
-        for i in range(0, len(labels), config.eval_batch_size)
-    ]
-
-    def model_input(x: torch.Tensor) -> torch.Tensor:
-        return apply_variant(preprocess(x), variant, MEAN, STD)
-
-    return run_inference(
-        model, batches, n_classes=model.head.out_features, layers=layers, d=config.d, k=config.k,
-        device="cpu", preprocess=model_input, keep_maps=config.keep_maps, on_batch=on_batch,
+    """Top-k predictions of ``model`` on ``split`` under ``variant`` (on the CPU)."""
+    return evaluate_images(
+        model, split.images, split.labels, k=config.k, batch_size=config.eval_batch_size, variant=variant,
+        layers=layers, d=config.d, keep_maps=config.keep_maps, on_batch=on_batch,
     )
 
 
@@ -325,13 +239,13 @@ def build_demo_cache(
     spec = default_spec()
     n_train = spec.n_classes * config.n_train_per_class
     n_eval = spec.n_classes * config.n_eval_per_class
-    eval_runs = 2 + len(VARIANTS)  # two early checkpoints + the final model under each variant
+    eval_runs = config.epochs - 1 + len(VARIANTS)  # each earlier checkpoint + the final model under each variant
 
     with ExitStack() as stack:
-        bar = stack.enter_context(_Progress(progress))
+        bar = stack.enter_context(TaskProgress(progress))
         gen_task = bar.task("generate images", n_train + n_eval)
         advance_gen = lambda k: bar.advance(gen_task, k)  # noqa: E731
-        train_split = make_split(spec, config.n_train_per_class, _split_seed(config, "train"), 0.0, advance_gen)
+        train_split = make_train_split(config, spec, advance_gen)
         eval_split = make_eval_split(config, spec, advance_gen)
 
         model, checkpoints = train(spec, train_split, config, checkpoint_dir, bar)
@@ -343,7 +257,7 @@ def build_demo_cache(
         runs: list[tuple[str, InferenceResult, dict[str, Any]]] = []
         original = evaluate(model, eval_split, config, "original", tuple(config.layers), advance_eval)
         runs.append(("original", original, {"transform": "original", "checkpoint": final, "epoch": config.epochs}))
-        for epoch in (1, 2):
+        for epoch in range(1, config.epochs):
             early = load_checkpoint(checkpoints[epoch - 1], spec.n_classes, config.channels)
             runs.append((f"epoch-{epoch}", evaluate(early, eval_split, config, "original", (), advance_eval),
                          {"transform": "original", "checkpoint": checkpoints[epoch - 1].name, "epoch": epoch}))

@@ -1,0 +1,416 @@
+"""Triage decisions: a curator's marks on outliers and samples, kept next to the cache.
+
+Why JSON beside the cache rather than inside it: the HDF5 cache is written
+once and then opened read-only, often by several viewers; decisions change
+with every key press and must survive a crash at any moment, which a small
+file replaced atomically does, and a person (or ``jq``) can read it.
+
+Where: for the cache ``x/demo.h5`` the file is ``x/demo.triage.json``
+(:func:`triage_path`).  Every change is saved at once through
+:func:`~blocks_tui.atomic.atomic_write_bytes` — temp file in the same folder,
+fsync, rename over the old file, fsync the folder — so a kill at any moment
+leaves the previous complete file, never a torn one.
+
+Format (``"version": 1``), one JSON object::
+
+    {
+      "format": "blocks-tui-triage",      # always this string
+      "version": 1,                       # bumped on incompatible changes
+      "cache": {                          # which cache the decisions belong to
+        "file": "demo.h5",                # its file name (informational, not compared)
+        "n_samples": 3500,
+        "n_classes": 35,
+        "class_names_sha256": "...",      # SHA-256 of the class names joined by "\\n"
+        "sources_sha256": "..."           # SHA-256 of the sample sources joined by "\\n"
+      },
+      "updated": "2024-05-01T12:00:00Z",  # UTC time of the last change
+      "outliers": [                       # decisions on class pairs (outlier rows)
+        {"true": "missile", "predicted": "projectile",   # class names, the row's direction
+         "decision": "redundant",         # one of DECISIONS, or null (a note alone)
+         "note": "same thing, merge",     # free text, "" for none
+         "updated": "2024-05-01T12:00:00Z"}
+      ],
+      "samples": [                        # decisions on single samples
+        {"sample": 1234,                  # sample id: row in the cache's sample arrays
+         "source": "imgs/0001.png",       # that sample's source path, for the curator
+         "decision": "mislabeled", "note": "", "updated": "..."}
+      ]
+    }
+
+Decisions are ``redundant`` (key 1), ``mislabeled`` (2), ``ambiguous`` (3)
+and ``expected`` (4); key 0 clears a row (removes its entry, note and all).
+Entries are sorted (outliers by class names, samples by id) so that the file
+diffs well.
+
+Identity: a triage file belongs to the cache whose sample count, class count,
+class names and sample sources it records.  The file name is recorded but
+not compared, so renaming a cache together with its triage file keeps the
+decisions; a different cache (other classes or samples, where sample ids
+would point at other images) is refused.
+
+Problems never stop the viewer; the store keeps a one-line :attr:`TriageStore.message`:
+
+* a corrupt file (not JSON, wrong fields) or one written for another cache
+  is moved aside to ``NAME.triage.json.corrupt-YYYYmmddTHHMMSS`` (or
+  ``.other-cache-...``), never overwritten, and the store starts empty;
+* a file from a newer blocks-tui is left untouched and the store keeps
+  marks in memory only;
+* a save that fails (read-only folder, disk full) keeps every mark in memory,
+  says so, and is retried on the next change; :meth:`TriageStore.export`
+  writes the same format anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+from ..atomic import atomic_write_bytes
+from ..errors import BlocksError
+from .reader import _first_line
+
+FORMAT = "blocks-tui-triage"
+VERSION = 1
+SUFFIX = ".triage.json"
+DECISIONS = ("redundant", "mislabeled", "ambiguous", "expected")
+"""Decision names; key ``str(i + 1)`` marks ``DECISIONS[i]``, key ``0`` clears."""
+DECISION_KEYS = {str(i + 1): name for i, name in enumerate(DECISIONS)}
+
+
+class TriageError(BlocksError):
+    """A triage file cannot be read or written (one line)."""
+
+
+def triage_path(cache_path: Path | str) -> Path:
+    """``x/demo.h5`` -> ``x/demo.triage.json``."""
+    cache_path = Path(cache_path)
+    return cache_path.with_name(cache_path.stem + SUFFIX)
+
+
+@dataclass(frozen=True)
+class CacheIdentity:
+    """What ties a triage file to one cache; see the module docstring."""
+
+    file: str
+    n_samples: int
+    n_classes: int
+    class_names_sha256: str
+    sources_sha256: str
+
+    @classmethod
+    def of(cls, file: str, class_names: Iterable[str], sources: Iterable[str]) -> "CacheIdentity":
+        names, srcs = list(class_names), list(sources)
+        return cls(file, len(srcs), len(names), _sha256_lines(names), _sha256_lines(srcs))
+
+    @classmethod
+    def of_cache(cls, cache: Any) -> "CacheIdentity":
+        """The identity of an open :class:`~blocks_tui.cache.Cache` (reads its sources once)."""
+        return cls.of(Path(cache.path).name, cache.class_names, cache.sources)
+
+    def matches(self, other: "CacheIdentity") -> bool:
+        return (self.n_samples, self.n_classes, self.class_names_sha256, self.sources_sha256) == (
+            other.n_samples, other.n_classes, other.class_names_sha256, other.sources_sha256)
+
+    def describe(self) -> str:
+        return f"{self.file}: {self.n_samples:,} samples, {self.n_classes:,} classes"
+
+
+@dataclass(frozen=True)
+class OutlierKey:
+    """An outlier row: the true and predicted class names of its (heavier) cell."""
+
+    true: str
+    predicted: str
+
+
+@dataclass(frozen=True)
+class SampleKey:
+    """A sample row: its id (row in the cache), which alone identifies it, and its source path."""
+
+    sample: int
+    source: str = field(default="", compare=False)
+
+
+Key = Union[OutlierKey, SampleKey]
+
+
+@dataclass(frozen=True)
+class TriageEntry:
+    """One row's decision (None when it only has a note), note and time of the last change."""
+
+    key: Key
+    decision: str | None
+    note: str
+    updated: str
+
+
+class TriageStore:
+    """Decisions of one cache, saved after every change; see the module docstring.
+
+    ``load_message``: None, or one line saying what was wrong with the file
+    found on opening (and where it was moved).  ``save_error``: None, or why
+    the last save failed.  :attr:`message` is whichever applies, for the
+    status bar.  ``saved`` is False while changes exist only in memory.
+    """
+
+    def __init__(self, path: Path, identity: CacheIdentity) -> None:
+        self.path = Path(path)
+        self.identity = identity
+        self.load_message: str | None = None
+        self.save_error: str | None = None
+        self.saved = True
+        self._entries: dict[Key, TriageEntry] = {}
+        self._locked = False  # True: the file on disk must not be replaced (newer format, could not move aside)
+
+    # -- opening ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, cache_path: Path | str, identity: CacheIdentity) -> "TriageStore":
+        """The store of the cache at ``cache_path``, restored from its triage file if there is one."""
+        store = cls(triage_path(cache_path), identity)
+        store._load()
+        return store
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        try:
+            entries, found = read_triage(self.path)
+        except NewerFormat as exc:
+            self._locked = True
+            self.load_message = f"{exc}; it is left untouched and marks stay in memory (export them to keep them)"
+            return
+        except TriageError as exc:
+            self._set_aside("corrupt", f"{exc}")
+            return
+        if not found.matches(self.identity):
+            self._set_aside("other-cache", f"{self.path.name} belongs to another cache ({found.describe()}, "
+                                            f"this is {self.identity.describe()})")
+            return
+        self._entries = {e.key: e for e in entries}
+
+    def _set_aside(self, tag: str, problem: str) -> None:
+        stem = f"{self.path.name}.{tag}-{time.strftime('%Y%m%dT%H%M%S')}"
+        aside, n = self.path.with_name(stem), 1
+        while aside.exists():  # two problems within a second: never overwrite the first one kept aside
+            aside, n = self.path.with_name(f"{stem}-{n}"), n + 1
+        try:
+            os.replace(self.path, aside)
+        except OSError as exc:
+            self._locked = True
+            self.load_message = (f"{problem}; could not move it aside ({exc.strerror or exc}), so it is left as it was "
+                            "and marks stay in memory")
+            return
+        self.load_message = f"{problem}; moved it to {aside.name} and started with no marks"
+
+    # -- reading ---------------------------------------------------------------------
+    def get(self, key: Key) -> TriageEntry | None:
+        return self._entries.get(key)
+
+    def decision(self, key: Key) -> str | None:
+        entry = self._entries.get(key)
+        return entry.decision if entry else None
+
+    def entries(self) -> list[TriageEntry]:
+        """Every entry, outliers first (by class names), then samples (by id)."""
+        return sorted(self._entries.values(), key=_sort_key)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # -- changing (each saves at once) ------------------------------------------------
+    def mark(self, key: Key, decision: int | str | None) -> bool:
+        """Set ``key``'s decision: a name of :data:`DECISIONS`, its key 1-4, or 0/None to clear.
+
+        Clearing removes the entry, note included.  Returns whether the
+        change reached the disk (else see :attr:`message`).
+        """
+        name = _decision_name(decision)
+        if name is None:
+            return self.clear(key)
+        old = self._entries.get(key)
+        self._entries[key] = TriageEntry(key, name, old.note if old else "", _now())
+        return self.save()
+
+    def note(self, key: Key, text: str) -> bool:
+        """Set ``key``'s free-text note ("" removes it; an entry with neither decision nor note goes)."""
+        text = text.strip()
+        old = self._entries.get(key)
+        if old is None and not text:
+            return self.saved
+        if old is not None and old.decision is None and not text:
+            del self._entries[key]
+        else:
+            self._entries[key] = TriageEntry(key, old.decision if old else None, text, _now())
+        return self.save()
+
+    def clear(self, key: Key) -> bool:
+        """Remove ``key``'s decision and note."""
+        if self._entries.pop(key, None) is None:
+            return self.saved
+        return self.save()
+
+    # -- writing ---------------------------------------------------------------------
+    def save(self) -> bool:
+        """Write the file atomically; False (and :attr:`message` says why) when it could not."""
+        if self._locked:
+            self.saved = False
+            self.save_error = f"not saving over {self.path}; marks are kept in memory (export them to keep them)"
+            return False
+        try:
+            atomic_write_bytes(self.path, self.to_json().encode("utf-8"))
+        except OSError as exc:
+            self.saved = False
+            self.save_error = (f"cannot write {self.path}: {exc.strerror or exc}; marks are kept in memory "
+                               "(export them to another folder)")
+            return False
+        self.saved = True
+        self.save_error = None
+        return True
+
+    @property
+    def message(self) -> str | None:
+        """The line to show: why saving fails, else what was wrong on opening, else None."""
+        return self.save_error or self.load_message
+
+    def export(self, path: Path | str) -> Path:
+        """Write the decisions, in the same format, to ``path`` (atomically); raises TriageError."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / self.path.name
+        try:
+            atomic_write_bytes(path, self.to_json().encode("utf-8"))
+        except OSError as exc:
+            raise TriageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        return path
+
+    def to_json(self) -> str:
+        entries = self.entries()
+        doc = {
+            "format": FORMAT,
+            "version": VERSION,
+            "cache": {
+                "file": self.identity.file,
+                "n_samples": self.identity.n_samples,
+                "n_classes": self.identity.n_classes,
+                "class_names_sha256": self.identity.class_names_sha256,
+                "sources_sha256": self.identity.sources_sha256,
+            },
+            "updated": max((e.updated for e in entries), default=_now()),
+            "outliers": [_entry_json(e) for e in entries if isinstance(e.key, OutlierKey)],
+            "samples": [_entry_json(e) for e in entries if isinstance(e.key, SampleKey)],
+        }
+        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+class NewerFormat(TriageError):
+    """The triage file comes from a newer blocks-tui."""
+
+
+def read_triage(path: Path | str) -> tuple[list[TriageEntry], CacheIdentity]:
+    """Parse a triage file without changing anything (the report uses this); raises TriageError."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TriageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise TriageError(f"{path.name} is not valid JSON ({_first_line(exc)})") from exc
+    try:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError("not a blocks-tui triage file")
+        version = doc.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise ValueError(f"invalid version {version!r}")
+        if version > VERSION:
+            raise NewerFormat(f"{path.name} has triage format version {version}, newer than this "
+                              f"blocks-tui reads ({VERSION})")
+        c = doc["cache"]
+        identity = CacheIdentity(str(c["file"]), int(c["n_samples"]), int(c["n_classes"]),
+                                 str(c["class_names_sha256"]), str(c["sources_sha256"]))
+        entries = [_entry_from(e, OutlierKey(_text(e, "true"), _text(e, "predicted"))) for e in doc["outliers"]]
+        entries += [_entry_from(e, SampleKey(_sample_id(e), str(e.get("source", "")))) for e in doc["samples"]]
+    except NewerFormat:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TriageError(f"{path.name} is damaged ({_first_line(exc)})") from exc
+    return entries, identity
+
+
+# -- helpers -------------------------------------------------------------------------
+def _decision_name(decision: int | str | None) -> str | None:
+    if decision is None or decision in (0, "0", "clear"):
+        return None
+    if isinstance(decision, int) and not isinstance(decision, bool) and 1 <= decision <= len(DECISIONS):
+        return DECISIONS[decision - 1]
+    if isinstance(decision, str):
+        if decision in DECISION_KEYS:
+            return DECISION_KEYS[decision]
+        if decision in DECISIONS:
+            return decision
+    raise ValueError(f"decision must be 0-{len(DECISIONS)} or one of {', '.join(DECISIONS)}, got {decision!r}")
+
+
+def _entry_json(e: TriageEntry) -> dict[str, Any]:
+    head: dict[str, Any] = (
+        {"true": e.key.true, "predicted": e.key.predicted} if isinstance(e.key, OutlierKey)
+        else {"sample": e.key.sample, "source": e.key.source}
+    )
+    return {**head, "decision": e.decision, "note": e.note, "updated": e.updated}
+
+
+def _entry_from(raw: dict[str, Any], key: Key) -> TriageEntry:
+    decision = raw.get("decision")
+    if decision is not None and decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise ValueError("a note is not text")
+    return TriageEntry(key, decision, note, str(raw.get("updated", "")))
+
+
+def _text(raw: dict[str, Any], field: str) -> str:
+    value = raw[field]
+    if not isinstance(value, str):
+        raise ValueError(f"{field!r} is not text")
+    return value
+
+
+def _sample_id(raw: dict[str, Any]) -> int:
+    value = raw["sample"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"sample id {value!r} is not a non-negative integer")
+    return value
+
+
+def _sort_key(e: TriageEntry) -> tuple:
+    if isinstance(e.key, OutlierKey):
+        return (0, e.key.true, e.key.predicted, 0)
+    return (1, "", "", e.key.sample)
+
+
+def _sha256_lines(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+__all__ = [
+    "CacheIdentity",
+    "DECISIONS",
+    "DECISION_KEYS",
+    "Key",
+    "OutlierKey",
+    "SampleKey",
+    "TriageEntry",
+    "TriageError",
+    "TriageStore",
+    "read_triage",
+    "triage_path",
+]
