@@ -138,7 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if sys.stdout.isatty():
         from .tui.launch import view
 
-        return view(path)
+        return view(path, images=args.images)
     args.cache = str(path)
     args.result, args.depth, args.top, args.json = None, None, 10, False
     return cmd_summary(args)
@@ -364,9 +364,10 @@ def cmd_view(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--size takes WIDTHxHEIGHT, e.g. 120x40, got {args.size!r}") from None
         keys = args.keys.split() if args.keys else []
-        print(f"Wrote {screenshot(path, Path(args.screenshot), (width, height), keys, args.result)}.")
+        shot = screenshot(path, Path(args.screenshot), (width, height), keys, args.result, args.images)
+        print(f"Wrote {shot}.")
         return 0
-    return view(path, args.result)
+    return view(path, args.result, args.images)
 
 
 def cmd_bench_ui(args: argparse.Namespace) -> int:
@@ -375,7 +376,7 @@ def cmd_bench_ui(args: argparse.Namespace) -> int:
     if args.classes < 2 or args.samples < args.classes or min(args.presses, args.repeats) < 1:
         raise UsageError("--classes must be at least 2, --samples at least --classes, "
                          "--presses and --repeats at least 1")
-    path = Path(args.path) if args.path else cache_dir(args) / f"bench-ui-{args.classes}x{args.samples}.h5"
+    path = Path(args.path) if args.path else cache_dir(args) / f"bench-ui-v2-{args.classes}x{args.samples}.h5"
     report = bench_ui(path, args.classes, args.samples, presses=args.presses, repeats=args.repeats,
                       log=lambda line: print(line, file=sys.stderr))
     print(format_report(report))
@@ -608,6 +609,15 @@ def cmd_bench_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_images_option(p: argparse.ArgumentParser) -> None:
+    from .tui.images import MODES
+
+    p.add_argument("--images", choices=MODES, default="auto",
+                   help="how the sample pane draws thumbnails: auto (Sixel or Kitty graphics when the terminal "
+                   "answers, half cells inside tmux or otherwise), tgp, sixel, halfcell, unicode, off "
+                   "(default: auto)")
+
+
 # -- parser ------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -630,6 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--rebuild", action="store_true", help="train again even if the cache exists")
     demo.add_argument("--fast", action="store_true", help="a smaller, faster configuration (as the tests use)")
+    _add_images_option(demo)
     demo.set_defaults(func=cmd_demo)
 
     cache_help = "a cache file, or a name in the cache folder (default: demo)"
@@ -743,6 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--screenshot", metavar="FILE.svg", help="render headless, save an SVG screenshot, exit")
     view.add_argument("--size", default="120x40", help="terminal size for --screenshot (default: 120x40)")
     view.add_argument("--keys", metavar="'K1 K2 ...'", help="keys to press before --screenshot, e.g. 'enter c'")
+    _add_images_option(view)
     view.set_defaults(func=cmd_view)
     bench_ui = bench_sub.add_parser(
         "ui", parents=[common], help="viewer frame time, key latency and start-up on 1000 classes",

@@ -5,23 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 
 from blocks_tui.tui.app import BlocksApp
-from blocks_tui.tui.bindings import ALL_KEYS, APP_KEYS, BY_ID, MATRIX_KEYS, TREE_KEYS
+from blocks_tui.tui.bindings import (
+    ALL_KEYS,
+    APP_KEYS,
+    BY_ID,
+    MAIN_KEYS,
+    MATRIX_KEYS,
+    RESPONSE_KEYS,
+    SAMPLE_KEYS,
+    SCOPES,
+    TARGETS,
+    TREE_KEYS,
+)
 from blocks_tui.tui.commands import palette_commands
 from blocks_tui.tui.keymap import effective_keys, keymap_path, load_keymap, parse_keymap
 from blocks_tui.tui.widgets.hierarchy import HierarchyTree
+from blocks_tui.tui.screens.main import MainScreen
 from blocks_tui.tui.widgets.matrix import ConfusionMatrix
+from blocks_tui.tui.widgets.responses import ResponseMap
+from blocks_tui.tui.widgets.samples import ThumbGrid
 
 
 def test_every_binding_has_a_unique_scoped_id_and_reaches_its_widget() -> None:
     ids = [spec.id for spec in ALL_KEYS]
     assert len(ids) == len(set(ids))
-    assert {spec.scope for spec in ALL_KEYS} == {"app", "matrix", "tree"}
-    for owner, specs in ((BlocksApp, APP_KEYS), (ConfusionMatrix, MATRIX_KEYS), (HierarchyTree, TREE_KEYS)):
+    assert {spec.scope for spec in ALL_KEYS} == set(SCOPES) == set(TARGETS)
+    owners = ((BlocksApp, APP_KEYS), (MainScreen, MAIN_KEYS), (ConfusionMatrix, MATRIX_KEYS),
+              (ResponseMap, RESPONSE_KEYS), (HierarchyTree, TREE_KEYS), (ThumbGrid, SAMPLE_KEYS))
+    for owner, specs in owners:
         bound = {b.id for b in owner.BINDINGS}  # type: ignore[union-attr]
         assert {s.id for s in specs} <= bound
         for spec in specs:
             action = spec.action.split("(")[0]
-            assert hasattr(owner, f"action_{action}"), spec.id
+            # Main-screen keys run app actions ("app.toggle_view"), the rest their owner's.
+            where, _, name = action.rpartition(".")
+            assert hasattr(BlocksApp if where == "app" else owner, f"action_{name}"), spec.id
 
 
 def test_palette_offers_every_binding_and_the_choices() -> None:

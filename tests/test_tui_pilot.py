@@ -18,13 +18,13 @@ from blocks_tui.cache import CacheWriter, open_cache
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.bindings import ALL_KEYS
 from blocks_tui.tui.keymap import LoadedKeymap
-from blocks_tui.tui.model import NodeStats, ViewerModel
+from blocks_tui.tui.model import ViewerModel
 from blocks_tui.tui.screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog
 from blocks_tui.tui.screens.filter import FilterScreen
 from blocks_tui.tui.screens.help import HelpScreen
 from blocks_tui.tui.screens.main import MainScreen
 from blocks_tui.tui.screens.too_small import TooSmallScreen
-from blocks_tui.tui.widgets.selection import CellView, NodeView, SelectionPane
+from blocks_tui.tui.widgets.samples import SamplePane
 
 from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
 
@@ -119,7 +119,9 @@ def test_cursor_moves_cell_by_cell_and_the_status_names_the_cell(viewer_cache: P
         assert app.matrix.cursor == (4, 4)
         await pilot.press("g")
         assert app.matrix.cursor == (0, 0)
-        assert app.main.query_one(CellView).item is not None
+        await pilot.pause(2 * app.PANE_DELAY)  # the sample pane follows a resting cursor
+        selection = app.selection
+        assert selection is not None and selection.kind == "cell" and selection.title == "cat → cat"
 
     run_app(viewer_cache, script)
 
@@ -159,9 +161,10 @@ def test_enter_off_the_diagonal_blocks_does_not_zoom(viewer_cache: Path) -> None
 
 def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
-        await pilot.press("tab")
+        await pilot.press("W")  # the focus goes back from the matrix to the tree
         assert app.focused is app.hierarchy
         await pilot.press("j")  # animals
+        await pilot.pause(2 * app.PANE_DELAY)  # the sample pane follows a resting cursor
         assert app.model.band() == (0, 2)
         codes = app.matrix.frame.codes
         assert codes[0, 0] == NODE_BLOCK  # cat → cat (diagonal hidden): the node's own block
@@ -169,8 +172,9 @@ def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_c
         assert codes[2, 1] == FP_BAND and codes[3, 0] == FP_BAND  # vehicle rows, animal columns
         assert codes[4, 1] > NODE_BLOCK  # van → dog holds a count: it keeps its colour
         assert codes[3, 3] == BLOCK
-        node = app.main.query_one(SelectionPane).query_one(NodeView).item
-        assert isinstance(node, NodeStats) and node.name == "animals" and (node.fn, node.fp) == (0, 2)
+        selection = app.selection  # the sample pane follows the tree: the node's TP, FN and FP
+        assert selection is not None and selection.kind == "node" and selection.title == "animals"
+        assert selection.tabs == (("TP", 12), ("FN", 0), ("FP", 2))
         await pilot.press("enter")
         assert app.model.breadcrumb() == ["all", "animals"] and app.model.band() is None
         await pilot.press("k", "enter")  # back on the root: zoom out to everything
@@ -182,7 +186,7 @@ def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_c
 def test_tree_vim_keys_collapse_expand_and_jump(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         tree = app.hierarchy
-        await pilot.press("tab", "G")
+        await pilot.press("W", "G")
         assert tree.cursor_node.data == 4  # vehicles, the last visible line
         await pilot.press("l")
         assert tree.cursor_node.is_expanded
@@ -370,7 +374,7 @@ def test_keymap_remaps_a_binding(viewer_cache: Path) -> None:
 
 def test_80_by_24_hides_the_sample_pane_and_keeps_the_matrix(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
-        assert not app.main.query_one(SelectionPane).display
+        assert not app.main.query_one(SamplePane).display
         assert app.matrix.size.width >= 40 and app.matrix.frame is not None
         await pilot.press("j", "enter")
         assert app.model.breadcrumb() == ["all", "animals"]

@@ -53,8 +53,32 @@ def test_main_screen_80x24(snap_compare: Any, viewer: Any) -> None:
 def test_zoomed_with_node_bands_120x40(snap_compare: Any, viewer: Any) -> None:
     """Zoomed into 'artifacts', log scale, the tree cursor on 'rings': its FN rows and FP columns."""
     assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_settle,
-                        press=["enter", "c", "tab", "j", "j", "j"])
+                        press=["enter", "c", "W", "j", "j", "j"])
 
 
 def test_main_screen_256_colours_120x40(snap_compare: Any, viewer: Any) -> None:
     assert snap_compare(viewer("256"), terminal_size=(120, 40), run_before=_settle)
+
+
+async def _after_keys(pilot: Pilot) -> None:
+    """Let workers (layer loading, ranking) finish and the sample pane follow the resting cursor."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+
+
+def test_response_map_ranked_for_a_group_120x40(snap_compare: Any, viewer: Any) -> None:
+    """Tab to the response map, the tree on 'natural', one layer on: neurons ranked by relevance to it."""
+    assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_after_keys,
+                        press=["tab", "W", "j", "j", "right_square_bracket", "right_square_bracket"])
+
+
+def test_sample_pane_shows_a_nodes_true_positives_120x40(snap_compare: Any, viewer: Any) -> None:
+    """The tree on 'artifacts', the focus in the pane: half-cell thumbnails grouped by true class."""
+    assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_after_keys,
+                        press=["W", "j", "w", "w", "l"])
+
+
+def test_outliers_panel_on_the_planted_pair_120x40(snap_compare: Any, viewer: Any) -> None:
+    """`o`: the ranked block outliers under the matrix, the cursor and the sample pane on the top pair."""
+    assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_after_keys, press=["o"])

@@ -16,6 +16,8 @@ import numpy as np
 
 from .confusion import confusion_matrix
 
+GROUP_PARTS = ("tp", "fn", "fp")
+
 
 @dataclass(frozen=True, eq=False)  # eq=False: ``samples`` may be an array, which has no truth value
 class ConfusionFilter:
@@ -131,15 +133,18 @@ class FilteredConfusion:
         cell = true * n + predicted
         return self.by_cell[self.offsets[cell] : self.offsets[cell + 1]]
 
-    def block_samples(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    def block_samples(self, rows: np.ndarray, columns: np.ndarray, shown: np.ndarray | None = None) -> np.ndarray:
         """Sample indices of every shown cell in ``rows`` × ``columns`` (class indices), ascending.
 
-        For a selected block of the matrix.  Costs O(cells + samples found).
+        For a selected block of the matrix.  ``shown`` ((classes, classes))
+        replaces :attr:`matrix` as the cells to include (non-zero), for
+        cell filters applied after this index was built.  Costs O(cells +
+        samples found).
         """
         rows = np.asarray(rows, dtype=np.int64)
         columns = np.asarray(columns, dtype=np.int64)
         cells = (rows[:, None] * self.n_classes + columns[None, :]).ravel()
-        cells = cells[self.matrix.ravel()[cells] > 0]
+        cells = cells[(self.matrix if shown is None else shown).ravel()[cells] > 0]
         if not len(cells):
             return np.empty(0, dtype=np.int64)
         starts, stops = self.offsets[cells], self.offsets[cells + 1]
@@ -150,6 +155,23 @@ class FilteredConfusion:
         steps[0] = starts[0]
         steps[ends[:-1]] = starts[1:] - stops[:-1] + 1
         return np.sort(self.by_cell[np.cumsum(steps)])
+
+    def group_samples(self, classes: np.ndarray, part: str) -> np.ndarray:
+        """A group's true positives (``"tp"``), false negatives (``"fn"``) or false positives (``"fp"``).
+
+        A group is a set of class indices (a tree node's): TP are truly in it
+        and predicted into it, FN truly in it and predicted out, FP predicted
+        into it from outside (the paper's bands, §3.2).  Sample indices,
+        ascending; the diagonal counts whatever the cell filters hide.
+        """
+        if part not in GROUP_PARTS:
+            raise ValueError(f"part must be one of {GROUP_PARTS}, got {part!r}")
+        inside = np.zeros(self.n_classes, dtype=bool)
+        inside[np.asarray(classes, dtype=np.int64)] = True
+        group, rest = np.flatnonzero(inside), np.flatnonzero(~inside)
+        rows, columns = {"tp": (group, group), "fn": (group, rest), "fp": (rest, group)}[part]
+        full = self.offsets[1:] - self.offsets[:-1]  # every cell's size, before any cell filter
+        return self.block_samples(rows, columns, shown=full.reshape(self.matrix.shape))
 
 
 def filtered_confusion(

@@ -124,6 +124,16 @@ class Tree:
             node = np.where(deeper, self.parent[node], node)
         return node
 
+    def preorder(self) -> list[int]:
+        """Every node, depth-first from the root with children in their stored order (the tree pane's order)."""
+        out: list[int] = []
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(self.children(node)))
+        return out
+
     def path(self, node: int) -> list[int]:
         """Nodes from the root down to ``node``."""
         out = [node]

@@ -126,6 +126,26 @@ class ResponseIndex:
             lo = np.where(active & ~enough, mid + 1, lo)
         return self._sorted[at, lo]
 
+    def top_samples(self, n: int) -> np.ndarray:
+        """(channels, min(n, samples)) int64 ids of each channel's strongest responses, best first.
+
+        The sort is already done: each channel's n-th largest key is a
+        threshold, and one vectorised comparison finds the samples at or
+        above it (ties at the threshold included, then cut by sample id).
+        """
+        n = min(max(n, 0), self.n_samples)
+        if n == 0:
+            return np.zeros((self.n_channels, 0), dtype=np.int64)
+        cut = self._sorted[:, self.n_samples - n]  # (channels,) n-th largest key
+        rows, channels = np.nonzero(_keys(self.collective) >= cut[None, :])
+        keys = _keys(self.collective[rows, channels])
+        # By channel, then strongest first, then lowest sample id; then keep n per channel.
+        order = np.lexsort((rows, -keys.astype(np.int64), channels))
+        rows, channels = rows[order], channels[order]
+        first = np.searchsorted(channels, np.arange(self.n_channels))
+        take = first[:, None] + np.arange(n)[None, :]
+        return rows[take].astype(np.int64)
+
     def relevance(self, in_group: np.ndarray, eps: float = 1e-3) -> np.ndarray:
         """(channels,) float64 R_G(N) of Eq. 2 for the group ``in_group`` ((samples,) bool mask).
 

@@ -10,21 +10,46 @@ line while a thread works and applies the result on the main thread.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.widget import Widget
+from textual.widgets import ContentSwitcher
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from .bindings import APP_KEYS, bindings
 from .commands import BlocksCommands
 from .keymap import LoadedKeymap, load_keymap
-from .jobs import Filters, Seriated, compute_partition, compute_sample_data, compute_seriation
+from ..analysis.dynamics import epoch_series
+from ..analysis.probes import LayerSeparation, layer_separation, probe_columns
+from ..analysis.response_view import LayerView
+from ..cache.schema import PROBE_RESULT_PREFIX
+from ..cache.triage import CacheIdentity, OutlierKey, SampleKey, TriageError, TriageStore
+from ..analysis.sample_selection import group_by_class, outcomes
+from .images import ImageBackend
+from .jobs import (
+    Filters,
+    Seriated,
+    compute_changes,
+    compute_mislabel_rows,
+    compute_outlier_rows,
+    compute_partition,
+    compute_sample_data,
+    compute_seriation,
+)
 from .model import SORTS, ViewerModel
-from .screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog
+from .responses import Ranking, ResponseState, load_layer, rank_neurons
+from .samples import Selection
+from .screens.compare import CompareChoice, CompareScreen
+from .screens.separation import SeparationChoice, SeparationScreen
+from .screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog, TextDialog
 from .screens.filter import FilterScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
@@ -32,8 +57,14 @@ from .screens.too_small import TooSmallScreen, too_small
 from .widgets.header import Breadcrumb
 from .widgets.hierarchy import HierarchyTree
 from .widgets.matrix import ConfusionMatrix
-from .widgets.selection import SelectionPane
+from .widgets.responses import ResponseDrawing, ResponseMap
+from .widgets.samples import PaneContent, SamplePane, ThumbGrid
+from .widgets.triage import TriagePanel, TriageTable, kind_text, mark_text
 from .widgets.status import StatusLine
+
+
+OUTLIER_COLUMNS = ("#", "true → predicted", "count", "back", "common ancestor", "dist", "kind", "mark", "note")
+MISLABEL_COLUMNS = ("#", "sample", "label", "predicted", "p(pred)", "p(label)", "top 5", "mark", "note")
 
 
 class BlocksApp(App[None]):
@@ -45,15 +76,25 @@ class BlocksApp(App[None]):
     COMMANDS = App.COMMANDS | {BlocksCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, model: ViewerModel, keymap: LoadedKeymap | None = None) -> None:
+    def __init__(self, model: ViewerModel, keymap: LoadedKeymap | None = None,
+                 images: ImageBackend | None = None) -> None:
         super().__init__()
         self.model = model
         self.keymap_file = keymap or load_keymap()
-        self.main = MainScreen()
+        self.images = images or ImageBackend("halfcell", "default")
+        self.main = MainScreen(self.images.widget_class)
+        self.responses = ResponseState(list(getattr(model.cache, "layer_names", [])))
+        self.selection: Selection | None = None
+        self._response_viewport: tuple[int, int] | None = None
         self.viewport: tuple[int, int] | None = None
         self._jobs: dict[Worker[Any], tuple[str, Callable[[Any], None], Callable[[], None] | None]] = {}
         self._status_prefix = ""
         self._focused_node: int | None = None
+        self._after_filters: Callable[[], None] | None = None  # what a finished filter pass shows next
+        self._pane_timer: Timer | None = None
+        self._tree_shows: tuple[object, ...] | None = None  # (layer, neuron, tree) the tree's bars show
+        self._store: TriageStore | None = None
+        self._triage: tuple[str, list[Any]] | None = None  # the panel's kind and rows
 
     # -- widgets ---------------------------------------------------------------------
     @property
@@ -67,6 +108,18 @@ class BlocksApp(App[None]):
     @property
     def status(self) -> StatusLine:
         return self.main.query_one("#status", StatusLine)
+
+    @property
+    def response_map(self) -> ResponseMap:
+        return self.main.query_one("#responses", ResponseMap)
+
+    @property
+    def samples(self) -> SamplePane:
+        return self.main.query_one("#selection", SamplePane)
+
+    @property
+    def showing_responses(self) -> bool:
+        return self.main.query_one("#centre", ContentSwitcher).current == "responses"
 
     # -- start-up and size -----------------------------------------------------------
     async def on_mount(self) -> None:
@@ -100,13 +153,18 @@ class BlocksApp(App[None]):
         frame = self.model.frame(*self.viewport, n_levels=matrix.palette.n_levels)
         matrix.show_frame(frame, self.model.cursor_bins())
         self.refresh_header()
-        self.refresh_cell()
+        if self.showing_responses:
+            self.redraw_responses()
+        else:
+            self.refresh_cell()
 
     def refresh_header(self) -> None:
         m = self.model
         result = m.filters.result + (f" vs {m.filters.compare}" if m.delta else "")
+        channel = self.responses.channel() if self.showing_responses else None
+        metric = f"neuron #{channel} response" if channel is not None else m.metric_label()
         facts = [("result", result), ("filters", ", ".join(m.filters.describe()) or "none"),
-                 ("metric", m.metric_label()), ("sort", m.sort), ("scale", m.scale),
+                 ("metric", metric), ("sort", m.sort), ("scale", m.scale),
                  ("samples", f"{m.kept:,}")]
         note = f"seriation ({m.preview.method}) on trial" if m.preview else ""
         self.main.query_one("#header", Breadcrumb).show(m.breadcrumb(), facts, note)
@@ -122,17 +180,35 @@ class BlocksApp(App[None]):
         )
         self._status_prefix = ""
         self.status.say(text)
-        self.main.query_one("#selection", SelectionPane).show(cell=info)
+        if self.focused is None or self.focused is self.matrix:  # the pane follows the last cursor moved
+            self.show_selection_soon(partial(self.model.cell_selection, *self.matrix.cursor))
 
     def refresh_tree(self) -> None:
         m = self.model
         focus = m.to_display(m.highlight) if m.highlight is not None else m.zoom_node()
         path = [n for n in m.zoom_path() if n is not None]
         self._show_node(focus)
-        self.hierarchy.show_tree(m.display, m.metric_values(), m.delta, path, focus)
+        values, delta = self.tree_values()
+        self.hierarchy.show_tree(m.display, values, delta, path, focus)
+
+    def tree_values(self) -> tuple[np.ndarray, bool]:
+        """What the tree's bars show: the cursor neuron's mean response per node in the response map
+        (scaled to the largest node), the group metric otherwise."""
+        if self.showing_responses:
+            d = self.model.display
+            means = self.responses.node_means(d.order, d.start, d.stop)
+            if means is not None:
+                top = np.nanmax(means) if np.any(np.isfinite(means)) else 0.0
+                return (means / top if top > 0 else np.zeros_like(means)), False
+        return self.model.metric_values(), self.model.delta
+
+    def refresh_tree_values(self) -> None:
+        self.hierarchy.show_values(*self.tree_values())
 
     # -- widget messages -----------------------------------------------------------------
     def on_confusion_matrix_viewport_changed(self, message: ConfusionMatrix.ViewportChanged) -> None:
+        if message.width <= 0 or message.height <= 0:
+            return  # hidden behind the response map
         self.viewport = (message.width, message.height)
         self.redraw()
 
@@ -158,8 +234,12 @@ class BlocksApp(App[None]):
             self.redraw()
 
     def _show_node(self, node: int) -> None:
+        """The tree cursor is on ``node``: the sample pane shows its samples when the tree has the focus."""
         self._focused_node = node
-        self.main.query_one("#selection", SelectionPane).show(node=self.model.node_stats(node))
+        if self.hierarchy.has_focus:
+            self.show_selection_soon(partial(self.model.node_selection, node))
+        if self.showing_responses:
+            self.rank_for(node)
 
     def on_hierarchy_tree_zoom_requested(self, message: HierarchyTree.ZoomRequested) -> None:
         """Enter in the tree: zoom there (to the parent, for a class) and open it; the tree cursor stays."""
@@ -180,6 +260,15 @@ class BlocksApp(App[None]):
         self.hierarchy.put_cursor(node)
 
     # -- actions ---------------------------------------------------------------------------
+    RESPONSE_ONLY = frozenset({"threshold", "layer"})
+    MATRIX_ONLY = frozenset({"next_outlier", "previous_outlier"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that mean nothing in the current centre view leave the footer (and do nothing)."""
+        if action in self.RESPONSE_ONLY | self.MATRIX_ONLY and self.main.is_mounted:
+            return self.showing_responses == (action in self.RESPONSE_ONLY)
+        return True
+
     async def run_scoped_action(self, action: str, target: str | None) -> None:
         """Run a binding's action on its widget (for the command palette)."""
         widget: Widget | App[None] = self.main.query_one(target) if target else self
@@ -227,7 +316,7 @@ class BlocksApp(App[None]):
             self.refresh_tree()
             self.redraw()
         else:
-            self.hierarchy.show_values(self.model.metric_values(), self.model.delta)
+            self.refresh_tree_values()
             self.refresh_header()
 
     def action_cycle_sort(self) -> None:
@@ -275,12 +364,19 @@ class BlocksApp(App[None]):
     def _filters_failed(self, previous: Filters) -> None:
         """The header must not claim filters whose counts were never computed."""
         self.model.filters = previous
+        self._after_filters = None
         self.refresh_header()
 
     def _filters_done(self, data: Any) -> None:
         self.model.apply_sample_data(data)
-        self.refresh_tree()
-        self.redraw()
+        follow, self._after_filters = self._after_filters, None
+        if follow is not None:
+            follow()  # it redraws
+        else:
+            self.refresh_tree()
+            self.redraw()
+        if self.showing_responses:
+            self.reselect()
 
     # -- partition and seriation (workers) ----------------------------------------------------
     def action_partition(self) -> None:
@@ -347,6 +443,512 @@ class BlocksApp(App[None]):
             self.model.discard()
             self.refresh_tree()
         self.redraw()
+
+    # -- the sample pane -----------------------------------------------------------------------
+    PANE_DELAY = 0.06
+    """Seconds the pane waits after a cursor move: a held key repaints the matrix at key rate and the
+    thumbnails once, when the cursor rests (decoding and drawing them costs more than the matrix)."""
+
+    def show_selection_soon(self, selection: Callable[[], Selection]) -> None:
+        """Show ``selection()`` once no newer request came within PANE_DELAY; the newest request wins."""
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+        self._pane_timer = self.set_timer(self.PANE_DELAY, partial(self._show_pending, selection))
+
+    def _show_pending(self, selection: Callable[[], Selection]) -> None:
+        self._pane_timer = None
+        if self.main.is_attached and self.main.is_mounted:  # not while the app shuts down
+            self.show_selection(selection())
+
+    def show_selection(self, selection: Selection) -> None:
+        """Group a selection by true class and hand it to the pane (which decodes what it shows)."""
+        if self._pane_timer is not None:  # a direct request supersedes a pending one
+            self._pane_timer.stop()
+            self._pane_timer = None
+        self.selection = selection
+        m = self.model
+        cache = m.cache
+        active = cache.result(m.filters.result).topk_index
+        self.samples.show(PaneContent(
+            selection=selection,
+            groups=group_by_class(selection.ids, cache.labels),
+            class_names=cache.class_names,
+            outcome_of=lambda ids: outcomes(cache.labels, active, ids),
+            thumbnails=cache.thumbnails,
+            details=m.sample_details,
+        ))
+
+    def reselect(self) -> None:
+        """Rebuild the pane's selection after a change (result set, filter, outcome filter)."""
+        s = self.selection
+        if s is None:
+            return
+        if s.kind == "node" and s.key:
+            self.show_selection(self.model.node_selection(self.model.to_display(s.key[0]), s.tab))
+        elif s.kind == "neuron":
+            self.show_neuron_samples()
+        elif s.kind == "cell":
+            self.show_selection(self.model.cell_selection(*self.matrix.cursor))
+        else:
+            self.show_selection(self.model.ranked_selection(s.kind, s.title, s.ids))
+
+    def on_thumb_grid_tab_requested(self, message: ThumbGrid.TabRequested) -> None:
+        s = self.selection
+        if s is None or not s.tabs or not s.key:
+            self.status.say(Text("tabs are for tree nodes: TP, FN and FP samples", style="yellow"))
+            return
+        self.show_selection(self.model.node_selection(self.model.to_display(s.key[0]), s.tab + 1))
+
+    def on_thumb_grid_outcome_filter_requested(self, message: ThumbGrid.OutcomeFilterRequested) -> None:
+        if self.model.filters.compare is None:
+            self.status.say(Text("only one result set: nothing to compare outcomes with", style="yellow"))
+            return
+        self.model.cycle_outcome_filter()
+        self.reselect()
+
+    # -- result sets ------------------------------------------------------------------------------
+    def action_cycle_result(self, step: int) -> None:
+        if len(self.model.cache.result_names) < 2:
+            self.status.say(Text("this cache has one result set", style="yellow"))
+            return
+        self.apply_filters(self.model.cycled_result(step))
+
+    def action_compare(self) -> None:
+        m = self.model
+        names = list(m.cache.result_names)
+        if len(names) < 2:
+            self.notify("this cache has one result set: nothing to compare", severity="warning")
+            return
+        before = "original" if "original" in names else names[0]
+        after = m.filters.result if m.filters.result != before else (m.filters.compare or names[1])
+        base = m.base
+        rank = partial(compute_changes, m.cache, base, m.filters)
+        screen = CompareScreen(names, before, after, m.metric if m.metric != "f1" else "recall",
+                               lambda b, a, metric: rank(b, a, metric),
+                               list(base.names), [base.size(v) for v in range(base.n_nodes)])
+        self.push_screen(screen, self._compare_chosen)
+
+    def _compare_chosen(self, choice: CompareChoice | None) -> None:
+        if choice is None:
+            return
+        m = self.model
+        if choice.node is not None:
+            m.set_highlight(m.to_display(choice.node))
+        wanted = replace(m.filters, result=choice.after, compare=choice.before)
+
+        def show_change() -> None:
+            self.model.set_metric(choice.metric, delta=True)
+            self.refresh_tree()
+            self.redraw()
+            if choice.node is not None:
+                self.hierarchy.put_cursor(self.model.to_display(choice.node))
+
+        if wanted.sample_key() == m.filters.sample_key():
+            show_change()
+        else:
+            self._after_filters = show_change
+            self.apply_filters(wanted)
+
+    def action_epoch(self, step: int) -> None:
+        """Training dynamics: the previous or next epoch-N result set (the final model last)."""
+        cache = self.model.cache
+        try:
+            series = epoch_series(cache.result_names, lambda name: cache.result(name).attrs)
+        except ValueError as exc:
+            self.status.say(Text(str(exc), style="yellow"))
+            return
+        names = [name for _, name in series]
+        current = self.model.filters.result
+        if current in names:
+            at = min(max(names.index(current) + step, 0), len(names) - 1)
+        else:
+            at = 0 if step > 0 else len(names) - 1
+        where = f"epoch {series[at][0]} of {series[-1][0]} ({names[at]}) · "
+        if names[at] == current:
+            self.status.say(Text(where + ("the first epoch" if step < 0 else "the final model"), style="yellow"))
+            return
+        self._status_prefix = where  # shown with the cell once the new counts are in
+        self.apply_filters(replace(self.model.filters, result=names[at]))
+
+    def action_separation(self) -> None:
+        m = self.model
+        cache = m.cache
+        columns = probe_columns(getattr(cache, "layer_names", []), cache.result_names)
+        if not any(c.startswith(PROBE_RESULT_PREFIX) for c in columns):
+            self.notify(f"no probe result sets yet: run `blocks-tui probe {getattr(cache, 'path', 'CACHE')}`",
+                        severity="warning", timeout=10)
+            return
+        base, labels = m.base, cache.labels
+
+        def compute(metric: str) -> LayerSeparation:
+            predictions = {name: cache.result(name).predicted for name in columns}
+            return layer_separation(base, labels, predictions, metric)
+
+        d = m.display
+        rows = [(v, m.to_base(v), d.names[v], int(d.depth[v])) for v in d.preorder()]
+        truecolor = self.console.color_system == "truecolor"
+        self.push_screen(SeparationScreen(compute, rows, truecolor), self._separation_chosen)
+
+    def _separation_chosen(self, choice: SeparationChoice | None) -> None:
+        if choice is None:
+            return
+        m = self.model
+        base = m.to_base(choice.node)
+
+        def show_node() -> None:
+            node = self.model.to_display(base)
+            self.model.set_highlight(node)
+            self.refresh_tree()
+            self.redraw()
+            self.hierarchy.put_cursor(node)
+
+        if choice.result == m.filters.result:
+            show_node()
+        else:
+            self._after_filters = show_node
+            self.apply_filters(replace(m.filters, result=choice.result))
+
+    # -- the response map --------------------------------------------------------------------------
+    def action_toggle_view(self) -> None:
+        switcher = self.main.query_one("#centre", ContentSwitcher)
+        if switcher.current == "matrix":
+            if not self.responses.layer_names:
+                self.notify("this cache has no layer responses (extract with --layers)", severity="warning")
+                return
+            switcher.current = "responses"
+            self.refresh_bindings()
+            self.response_map.focus()
+            self.ensure_layer()
+        else:
+            switcher.current = "matrix"
+            self.refresh_bindings()
+            self.matrix.focus()
+            self._tree_shows = None
+            self.refresh_tree_values()
+            self.refresh_header()
+            if self.viewport is not None:
+                self.refresh_cell()
+
+    def ensure_layer(self) -> None:
+        """Load the current layer in a worker unless it is loaded; then rank its neurons for the group."""
+        r = self.responses
+        name = r.layer_name
+        if name is None:
+            return
+        if name in r.views:
+            self.rank_for(self._group_node())
+            self.redraw_responses()
+            return
+        self.response_map.show_message(Text(f"loading layer {name} …", style="dim"))
+        cache, n = self.model.cache, len(self.model.cache.class_names)
+        self.run_job("layer", f"loading layer {name}", partial(load_layer, cache, name, n), self._layer_loaded)
+
+    def _layer_loaded(self, view: LayerView) -> None:
+        self.responses.views[view.name] = view
+        if view.name == self.responses.layer_name:
+            self.rank_for(self._group_node())
+            self.redraw_responses()
+            self.show_neuron_samples()
+
+    def _group_node(self) -> int:
+        """The group neurons are ranked for: the tree's highlighted node, else the zoom node (display)."""
+        m = self.model
+        return m.to_display(m.highlight) if m.highlight is not None else m.zoom_node()
+
+    def rank_for(self, node: int) -> None:
+        """Rank the current layer's neurons by relevance to a display node (a worker; cheap for a class)."""
+        r, m = self.responses, self.model
+        view = r.view
+        if view is None:
+            return
+        base = m.to_base(node)
+        if r.ranking is not None and r.ranking.layer == view.name and r.ranking.group == base:
+            return
+        d = m.display
+        if d.size(node) == d.n_classes:  # every sample is in the group: Eq. 2 has no out-group
+            if r.ranking is not None:
+                r.ranking, r.neuron, r.first = None, 0, 0
+                self.redraw_responses()
+            return
+        classes = d.order[int(d.start[node]) : int(d.stop[node])].copy()
+        job = partial(rank_neurons, view, m.cache.labels, classes, base, d.names[node])
+        self.run_job("rank", f"ranking {view.n_channels} neurons for {d.names[node]}", job, self._ranked)
+
+    def _ranked(self, ranking: Ranking) -> None:
+        r = self.responses
+        if ranking.layer != r.layer_name:
+            return
+        r.ranking = ranking
+        r.neuron = r.first = 0
+        self.redraw_responses()
+        if self.showing_responses:
+            self.show_neuron_samples()
+
+    def on_response_map_viewport_changed(self, message: ResponseMap.ViewportChanged) -> None:
+        if message.width > 0 and message.height > 0:
+            self._response_viewport = (message.width, message.height)
+            self.redraw_responses()
+
+    def _response_rows(self) -> Any:
+        """Row bins for the response map: the matrix's window, blocks and gutter, as many as fit its height."""
+        rows = self.response_map.rows_height
+        return self.model.frame(10**6, rows, n_levels=1, store=False)
+
+    def redraw_responses(self) -> None:
+        r = self.responses
+        if not self.showing_responses or self._response_viewport is None:
+            return
+        view = r.view
+        if view is None:
+            return
+        rows = self._response_rows()
+        widget = self.response_map
+        visible = max(1, widget.cells_width(rows.gutter.shape[1]) // (view.d ** 2))
+        r.row = min(r.row, rows.bins - 1)
+        r.scroll_to_cursor(visible)
+        frame = r.frame(self.model.display.order, rows.edges, visible)
+        if frame is None:
+            return
+        ranked = r.ranking is not None and r.ranking.layer == view.name
+        title = Text.assemble(
+            (f"{view.name}", "bold"), (f" · {view.n_channels} neurons of {view.d}×{view.d} cells", "dim"),
+            (" · T ", "dim"), (f"{r.threshold:.2f}", "bold yellow"),
+            (" · by relevance to ", "dim") if ranked else (" · channel order (pick a group to rank)", "dim"),
+            (r.ranking.group_name if ranked and r.ranking else "", "bold"),
+            (f" · neurons {frame.first + 1}–{frame.first + len(frame.channels)}", "dim"),
+        )
+        widget.show(ResponseDrawing(frame.levels, rows.gutter, rows.magnify, view.d, frame.relevance, title),
+                    (r.row, r.neuron - r.first))
+        self._response_status(rows)
+        shown = (view.name, r.channel(), self.model.display)
+        if shown != self._tree_shows:  # relabelling every tree node costs more than the map: only on a change
+            self._tree_shows = shown
+            self.refresh_tree_values()
+            self.refresh_header()
+
+    def _response_status(self, rows: Any) -> None:
+        r, m = self.responses, self.model
+        view, channel = r.view, r.channel()
+        if view is None or channel is None:
+            return
+        a, b = int(rows.edges[r.row]), int(rows.edges[r.row + 1])
+        ranked = r.ranking is not None and r.ranking.layer == view.name
+        score = float(r.ranking.scores[channel]) if ranked and r.ranking else float("nan")
+        value = float(view.cells[m.display.order[a:b], channel].mean())
+        self.status.say(Text.assemble(
+            ("row ", "dim"), (m.range_name(a, b), "bold"), ("  ·  neuron ", "dim"), (f"#{channel}", "bold"),
+            (f" (rank {r.neuron + 1}, R = {score:.2f})" if ranked else f" ({r.neuron + 1} of {view.n_channels})",
+             "dim"),
+            ("  ·  mean response ", "dim"), (f"{value:.2f}", "bold yellow" if value >= r.threshold else "bold"),
+        ))
+
+    def show_neuron_samples(self) -> None:
+        r = self.responses
+        channel = r.channel()
+        if channel is None or r.view is None:
+            return
+        ids = r.top_samples()
+        self.show_selection(self.model.ranked_selection(
+            "neuron", f"{r.view.name} #{channel}: strongest responses", ids))
+
+    def on_response_map_cursor_requested(self, message: ResponseMap.CursorRequested) -> None:
+        r = self.responses
+        if r.view is None:
+            return
+        rows = self._response_rows()
+        visible = max(1, self.response_map.cells_width(rows.gutter.shape[1]) // (r.view.d ** 2))
+        before = r.channel()
+        if message.to is not None:
+            r.neuron = 0 if message.to == 0 else len(r.order()) - 1
+            r.scroll_to_cursor(visible)
+        else:
+            r.move(message.rows, message.neurons, rows.bins, visible)
+        self.redraw_responses()
+        if r.channel() != before:
+            self.show_neuron_samples()
+
+    def _needs_responses(self) -> bool:
+        if self.showing_responses:
+            return True
+        self.status.say(Text("Tab shows the response map, where t/T and [/] apply", style="yellow"))
+        return False
+
+    def action_threshold(self, step: int) -> None:
+        if self._needs_responses():
+            self.responses.step_threshold(step)
+            self.redraw_responses()
+
+    def action_layer(self, step: int) -> None:
+        if self._needs_responses():
+            self.responses.step_layer(step)
+            self.ensure_layer()
+
+    def on_response_map_zoom_in(self, message: ResponseMap.ZoomIn) -> None:
+        rows = self._response_rows()
+        reason = self.model.zoom_in_position(int(rows.edges[self.responses.row]))
+        if reason:
+            self.status.say(Text(reason, style="yellow"))
+            return
+        self.responses.row = 0
+        self._after_zoom()
+
+    # -- triage (o, m) -----------------------------------------------------------------------------
+    @property
+    def triage_panel(self) -> TriagePanel:
+        return self.main.query_one("#triage", TriagePanel)
+
+    def triage_store(self) -> TriageStore | None:
+        """The cache's decisions, opened (and restored) on first use; None for a cache without a file."""
+        if self._store is None:
+            path = getattr(self.model.cache, "path", None)
+            if path is None:
+                return None
+            self._store = TriageStore.open(path, CacheIdentity.of_cache(self.model.cache))
+            if self._store.message:
+                self.notify(self._store.message, severity="warning", timeout=15)
+        return self._store
+
+    def action_triage(self, kind: str) -> None:
+        """Open the outliers or mislabels panel (the same key again closes it)."""
+        panel = self.triage_panel
+        if panel.has_class("-open") and panel.kind == kind:
+            self.close_triage()
+            return
+        self.triage_store()
+        result = self.model.filters.result
+        cache = self.model.cache
+        if kind == "outliers":
+            job = partial(compute_outlier_rows, cache, self.model.base, result)
+            what = f"ranking block outliers of {result}"
+        else:
+            job = partial(compute_mislabel_rows, cache, result)
+            what = f"ranking mislabel candidates of {result}"
+        panel.add_class("-open")
+        panel.kind = kind
+        panel.table.focus()
+        self.run_job("triage", what, job, partial(self._triage_rows, kind, result))
+
+    def _triage_rows(self, kind: str, result: str, rows: list[Any]) -> None:
+        self._triage = (kind, rows)
+        names = self.model.cache.class_names
+        store = self._store
+        title = Text.assemble(("Block outliers" if kind == "outliers" else "Mislabel candidates", "bold"),
+                              (f"  of {result} · {len(rows):,} rows · 1 redundant 2 mislabeled 3 ambiguous "
+                               "4 expected 0 clear · e note · E export", "dim"))
+        table_rows = []
+        for i, row in enumerate(rows):
+            entry = store.get(self._triage_key(kind, row)) if store else None
+            mark, note = (entry.decision, entry.note) if entry else (None, "")
+            if kind == "outliers":
+                table_rows.append((
+                    str(i + 1), f"{names[row.true]} → {names[row.predicted]}", f"{row.count:,}",
+                    f"{row.reverse_count:,}", self.model.base.names[row.common_ancestor], str(row.distance),
+                    kind_text(row.kind), mark_text(mark), note))
+            else:
+                top = " ".join(f"{names[c][:10]} {p:.0%}" for c, p in zip(row.top_classes[:5], row.top_probs[:5]))
+                table_rows.append((
+                    str(i + 1), f"#{row.sample}", names[row.label], names[row.predicted],
+                    f"{row.predicted_prob:.3f}", f"{row.label_prob:.1e}", top, mark_text(mark), note))
+        columns = (OUTLIER_COLUMNS if kind == "outliers" else MISLABEL_COLUMNS)
+        self.triage_panel.show(kind, title, columns, table_rows)
+        if not rows:
+            self.status.say(Text("nothing to triage here", style="yellow"))
+
+    def _triage_key(self, kind: str, row: Any) -> OutlierKey | SampleKey:
+        names = self.model.cache.class_names
+        if kind == "outliers":
+            return OutlierKey(names[row.true], names[row.predicted])
+        return SampleKey(row.sample, self.model.cache.sources[row.sample])
+
+    def close_triage(self) -> None:
+        self.triage_panel.remove_class("-open")
+        (self.response_map if self.showing_responses else self.matrix).focus()
+
+    def _triage_row(self) -> tuple[str, Any] | None:
+        if self._triage is None:
+            return None
+        kind, rows = self._triage
+        index = self.triage_panel.table.cursor_row
+        return (kind, rows[index]) if 0 <= index < len(rows) else None
+
+    def on_triage_panel_row_chosen(self, message: TriagePanel.RowChosen) -> None:
+        """Put the matrix cursor on the row's cell and show its samples."""
+        if self._triage is None or not 0 <= message.index < len(self._triage[1]):
+            return
+        kind, rows = self._triage
+        row = rows[message.index]
+        names = self.model.cache.class_names
+        if kind == "outliers":
+            self.model.focus_cell(row.true, row.predicted)
+            ids = self.model.index.cell_samples(row.true, row.predicted)
+            selection = self.model.ranked_selection(
+                "outlier", f"{names[row.true]} → {names[row.predicted]} ({row.kind})", ids)
+        else:
+            self.model.focus_cell(row.label, row.predicted)
+            selection = self.model.ranked_selection(
+                "mislabel", f"#{row.sample}: labelled {names[row.label]}, predicted {names[row.predicted]}",
+                np.array([row.sample]))
+        self.redraw()
+        self.show_selection_soon(lambda: selection)
+
+    def on_triage_table_marked(self, message: TriageTable.Marked) -> None:
+        found, store = self._triage_row(), self.triage_store()
+        if found is None or store is None:
+            return
+        kind, row = found
+        key = self._triage_key(kind, row)
+        saved = store.mark(key, message.decision)
+        entry = store.get(key)
+        index = self.triage_panel.table.cursor_row
+        self.triage_panel.set_cell(index, "mark", mark_text(entry.decision if entry else None))
+        if message.decision == 0:
+            self.triage_panel.set_cell(index, "note", "")
+        self._after_save(saved)
+        if saved:  # on to the next row, so a run of marks is a run of key presses
+            self.triage_panel.table.action_cursor_down()
+
+    def on_triage_table_note_requested(self, message: TriageTable.NoteRequested) -> None:
+        found, store = self._triage_row(), self.triage_store()
+        if found is None or store is None:
+            return
+        key = self._triage_key(*found)
+        entry = store.get(key)
+        index = self.triage_panel.table.cursor_row
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self._after_save(store.note(key, text))
+            self.triage_panel.set_cell(index, "note", text.strip())
+
+        self.push_screen(TextDialog("Note for this row (Enter saves, Escape cancels):",
+                                    entry.note if entry else ""), done)
+
+    def on_triage_table_export_requested(self, message: TriageTable.ExportRequested) -> None:
+        store = self.triage_store()
+        if store is None:
+            return
+
+        def done(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                written = store.export(Path(text).expanduser())
+            except TriageError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            self.notify(f"wrote {len(store)} decisions to {written}")
+
+        self.push_screen(TextDialog("Export the decisions to (a file or a folder):", "",
+                                    str(Path.home() / store.path.name)), done)
+
+    def on_triage_table_close_requested(self, message: TriageTable.CloseRequested) -> None:
+        self.close_triage()
+
+    def _after_save(self, saved: bool) -> None:
+        store = self._store
+        if not saved and store is not None and store.message:
+            self.status.say(Text(store.message + " · E exports them", style="bold yellow"))
 
     # -- workers ------------------------------------------------------------------------------
     def run_job(self, group: str, description: str, work: Callable[[], Any], done: Callable[[Any], None],

@@ -17,6 +17,13 @@ once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
   sleeps.
 * **Start-up**: ``python -m blocks_tui view CACHE`` in a pseudo-terminal,
   from process start until the first matrix half block (``▀``) is written.
+* **Response map**: loading a 512-channel layer of 50k samples (a worker's
+  job), ranking its neurons for a group (Eq. 2, another), then a 200x60
+  frame of the map, cold, against the matrix's cold frame in the same run.
+* **Sample pane**: showing a 5,000-sample selection (a tree node's true
+  positives: find, group by class, decode the visible thumbnails, lay out)
+  until the app is idle again, against a one-sample selection: only what
+  is on screen is decoded, so the two should cost about the same.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
+import numpy as np
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
@@ -49,6 +57,8 @@ FRAME_GOAL_MS = 5.0
 KEY_GOAL_RATIO = 1.5
 FIRST_FRAME_GOAL_S = 1.5
 SIZE = (200, 60)
+LAYER_CHANNELS = (64, 512)  # the response map is measured on the second
+PANE_SELECTION = 5_000
 
 
 @dataclass
@@ -77,6 +87,15 @@ class UiReport:
     frame_bins: int = 0
     keys: list[KeyTiming] = field(default_factory=list)
     first_frame_s: list[float] = field(default_factory=list)
+    layer_channels: int = 0
+    layer_load_s: float = 0.0
+    rank_ms: float = 0.0
+    rank_group: int = 0  # samples in the ranked group
+    response_cold_ms: float = 0.0
+    response_warm_ms: float = 0.0
+    pane_samples: int = 0
+    pane_big_ms: float = 0.0
+    pane_small_ms: float = 0.0
 
     @property
     def frame_cold_ms(self) -> float:
@@ -84,13 +103,13 @@ class UiReport:
 
 
 def ensure_cache(path: Path, classes: int, samples: int, log: Callable[[str], None]) -> Path:
-    """Write the synthetic cache once (one small layer: the viewer never reads responses here)."""
+    """Write the synthetic cache once: a small layer and a 512-channel one for the response map."""
     if not path.exists():
         from ..demo.synthetic_scale import generate, write_synthetic_cache
 
         log(f"writing {path} ({classes:,} classes, {samples:,} samples) once...")
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_synthetic_cache(path, generate(classes, samples, (64,), seed=0), seed=0)
+        write_synthetic_cache(path, generate(classes, samples, LAYER_CHANNELS, seed=0), seed=0)
     return path
 
 
@@ -158,6 +177,70 @@ async def _frame_times(model: ViewerModel, rounds: int, report: UiReport) -> Non
         report.frame_data_ms = 1000 * statistics.median(data)
         report.strips_cold_ms = 1000 * statistics.median(cold)
         report.strips_warm_ms = 1000 * statistics.median(warm)
+
+
+async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiReport) -> None:
+    """The response map's worker jobs and frame, and filling the sample pane, in the real viewer."""
+    from ..analysis.sample_selection import group_by_class
+    from .app import BlocksApp
+    from .responses import load_layer, rank_neurons
+
+    cache = model.cache
+    name = cache.layer_names[-1]
+    t0 = time.perf_counter()
+    view = load_layer(cache, name, len(cache.class_names))
+    report.layer_load_s = time.perf_counter() - t0
+    report.layer_channels = view.n_channels
+    d = model.display
+    # The node whose true positives come closest to PANE_SELECTION samples: the pane's big selection.
+    sizes = [len(model.index.group_samples(d.order[d.start[v]:d.stop[v]], "tp")) for v in range(d.n_nodes)]
+    node = min(range(d.n_nodes), key=lambda v: abs(sizes[v] - PANE_SELECTION))
+    classes = d.order[d.start[node]:d.stop[node]]
+    ranks = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        ranking = rank_neurons(view, cache.labels, classes, model.to_base(node), d.names[node])
+        ranks.append(time.perf_counter() - t0)
+    report.rank_ms = 1000 * statistics.median(ranks)
+    report.rank_group = int(np.isin(cache.labels, classes).sum())
+    model.zoom = model.zoom[:1]
+    app = BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.responses.layer = cache.layer_names.index(name)
+        app.responses.views[name] = view
+        app.responses.ranking = ranking
+        app.action_toggle_view()
+        await pilot.pause()
+        widget = app.response_map
+        cold, warm = [], []
+        for i in range(rounds):
+            app.responses.first = (i % 4) * 8  # a different set of columns each time
+            t0 = time.perf_counter()
+            app.redraw_responses()
+            for y in range(widget.size.height):
+                widget.render_line(y)
+            t1 = time.perf_counter()
+            for y in range(widget.size.height):
+                widget.render_line(y)
+            cold.append(t1 - t0)
+            warm.append(time.perf_counter() - t1)
+        report.response_cold_ms = 1000 * statistics.median(cold)
+        report.response_warm_ms = 1000 * statistics.median(warm)
+        big = model.node_selection(node)
+        report.pane_samples = len(big.ids)
+        small = model.ranked_selection("sample", "one sample", big.ids[:1])
+        timings: dict[str, list[float]] = {"big": [], "small": []}
+        for i in range(rounds):
+            for key, selection in (("big", big), ("small", small)):
+                t0 = time.perf_counter()
+                app.samples.grid._images.clear()  # cold: every visible thumbnail read and decoded again
+                app.show_selection(selection)
+                await pilot.pause()
+                timings[key].append(time.perf_counter() - t0)
+        assert len(group_by_class(big.ids, cache.labels)) > 0
+        report.pane_big_ms = 1000 * statistics.median(timings["big"])
+        report.pane_small_ms = 1000 * statistics.median(timings["small"])
 
 
 async def _press_times(app: App[None], keys: list[str], presses: int,
@@ -256,6 +339,8 @@ def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: in
         asyncio.run(_frame_times(model, 2 * presses, report))
         log("keys (viewer and empty app, headless Pilot)...")
         asyncio.run(_key_times(model, presses, report))
+        log("response map and sample pane...")
+        asyncio.run(_response_and_pane_times(model, max(8, presses // 2), report))
     log("start-up in a pseudo-terminal...")
     report.first_frame_s = [first_frame_seconds(path) for _ in range(repeats)]
     return report
@@ -294,6 +379,19 @@ def format_report(r: UiReport) -> str:
     lines += [
         "  Pilot's idle test sleeps in 20 ms steps and any repaint costs one more step: the one-repaint app",
         "  (one character redrawn per key) is the floor an app that shows a key press can reach.",
+        "",
+        f"response map, {r.layer_channels}-channel layer (median)",
+        f"  load the layer (worker)           {1000 * r.layer_load_s:6.0f} ms",
+        f"  rank its neurons, {r.rank_group:,}-sample group (worker) {r.rank_ms:6.1f} ms",
+        f"  cold frame, {SIZE[0]}x{SIZE[1]}               {r.response_cold_ms:6.2f} ms   "
+        f"{r.response_cold_ms / r.frame_cold_ms:.2f}x the matrix's cold frame   "
+        f"goal ≤ {FRAME_GOAL_MS:.0f} ms {_verdict(r.response_cold_ms <= FRAME_GOAL_MS)}",
+        f"  warm frame (from LRU cache)       {r.response_warm_ms:6.2f} ms",
+        "",
+        "sample pane fill, until idle (median, thumbnails decoded cold)",
+        f"  {r.pane_samples:,}-sample selection          {r.pane_big_ms:6.1f} ms",
+        f"  1-sample selection                {r.pane_small_ms:6.1f} ms   "
+        f"ratio {r.pane_big_ms / r.pane_small_ms:.2f}x",
         "",
         f"process start to first frame (pty, median of {len(r.first_frame_s)}): {first:.2f} s    "
         f"goal ≤ {FIRST_FRAME_GOAL_S} s   {_verdict(first <= FIRST_FRAME_GOAL_S)}   "

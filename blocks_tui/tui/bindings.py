@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-SCOPES = {"app": "Anywhere", "matrix": "Confusion matrix", "tree": "Hierarchy tree"}
+SCOPES = {"app": "Anywhere", "main": "Main screen", "matrix": "Confusion matrix", "responses": "Response map",
+          "tree": "Hierarchy tree", "samples": "Sample pane", "triage": "Outliers and mislabels"}
+TARGETS = {"app": None, "main": None, "matrix": "#matrix", "responses": "#responses", "tree": "#tree",
+           "samples": "#samples-grid", "triage": "#triage-table"}
+"""The widget each scope's actions run on, for the command palette (None: the app)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,39 @@ APP_KEYS = [
             "Cycle the tree metric: F1, precision, recall, their change against another result set", show=False),
     KeySpec("app.sort", "O", "cycle_sort", "Sort",
             "Cycle how children are sorted: stored order, name, size, metric", show=False),
+    KeySpec("app.next_result", "r", "cycle_result(1)", "Result",
+            "Show the next result set (original, grayscale, rot90, epoch-N, ...) in the matrix, tree and samples"),
+    KeySpec("app.previous_result", "R", "cycle_result(-1)", "Previous result", "Show the previous result set",
+            show=False),
+    KeySpec("app.next_epoch", "full_stop", "epoch(1)", "Next epoch",
+            "Step the matrix and the tree to the next training epoch (result sets epoch-N)", show=False),
+    KeySpec("app.previous_epoch", "comma", "epoch(-1)", "Previous epoch",
+            "Step the matrix and the tree to the previous training epoch", show=False),
+    KeySpec("app.separation", "p", "separation", "Probes",
+            "Layer × node table: each group's recall under each layer's linear probe and the output"),
+    KeySpec("app.compare", "C", "compare", "Compare",
+            "Compare two result sets: colour the tree by the change and rank the nodes that changed most"),
+    KeySpec("app.outliers", "o", "triage('outliers')", "Outliers",
+            "Rank the block outliers (class pairs confused across groups) and triage them"),
+    KeySpec("app.mislabels", "m", "triage('mislabels')", "Mislabels",
+            "Rank the samples whose label is most likely wrong and triage them"),
     KeySpec("app.quit", "q", "quit", "Quit", "Quit blocks-tui", show=False),
+]
+
+MAIN_KEYS = [
+    KeySpec("main.view", "tab", "app.toggle_view", "Responses",
+            "Switch the centre between the confusion matrix and the response map"),
+    KeySpec("main.lower", "t", "app.threshold(-1)", "T−", "Response map: lower the threshold T by 0.05"),
+    KeySpec("main.raise", "T", "app.threshold(1)", "T+", "Response map: raise the threshold T by 0.05",
+            show=False),
+    KeySpec("main.previous_layer", "left_square_bracket", "app.layer(-1)", "Layer",
+            "Response map: previous layer"),
+    KeySpec("main.next_layer", "right_square_bracket", "app.layer(1)", "Next layer", "Response map: next layer",
+            show=False),
+    KeySpec("main.focus_next", "w", "app.focus_next", "Next pane",
+            "Move the focus to the next pane: tree, centre, samples", show=False),
+    KeySpec("main.focus_previous", "W,shift+tab", "app.focus_previous", "Previous pane",
+            "Move the focus to the previous pane", show=False),
 ]
 
 MATRIX_KEYS = [
@@ -73,6 +109,49 @@ MATRIX_KEYS = [
     KeySpec("matrix.zoom_in", "enter", "zoom_in", "Zoom", "Zoom into the diagonal block under the cursor"),
 ]
 
+RESPONSE_KEYS = [
+    KeySpec("responses.up", "k,up", "cursor(-1,0)", "Up", "Move the cursor up a row", show=False),
+    KeySpec("responses.down", "j,down", "cursor(1,0)", "Down", "Move the cursor down a row", show=False),
+    KeySpec("responses.left", "h,left", "cursor(0,-1)", "Left", "Previous neuron (more relevant)", show=False),
+    KeySpec("responses.right", "l,right", "cursor(0,1)", "Right", "Next neuron (less relevant)", show=False),
+    KeySpec("responses.page_left", "H", "cursor(0,-8)", "Left 8", "Eight neurons to the left", show=False),
+    KeySpec("responses.page_right", "L", "cursor(0,8)", "Right 8", "Eight neurons to the right", show=False),
+    KeySpec("responses.first", "g,home", "first", "Most relevant", "Cursor to the most relevant neuron",
+            show=False),
+    KeySpec("responses.last", "G,end", "last", "Least relevant", "Cursor to the least relevant neuron",
+            show=False),
+    KeySpec("responses.zoom_in", "enter", "zoom_in", "Zoom", "Zoom into the block of the row under the cursor"),
+]
+
+SAMPLE_KEYS = [
+    KeySpec("samples.up", "k,up", "move(-1,0)", "Up", "Thumbnail above", show=False),
+    KeySpec("samples.down", "j,down", "move(1,0)", "Down", "Thumbnail below", show=False),
+    KeySpec("samples.left", "h,left", "move(0,-1)", "Left", "Previous thumbnail", show=False),
+    KeySpec("samples.right", "l,right", "move(0,1)", "Right", "Next thumbnail", show=False),
+    KeySpec("samples.first", "g,home", "edge(0)", "First", "First thumbnail", show=False),
+    KeySpec("samples.last", "G,end", "edge(1)", "Last", "Last thumbnail", show=False),
+    KeySpec("samples.open", "enter", "open", "Open group", "Show every sample of the class under the cursor"),
+    KeySpec("samples.close", "backspace", "close", "Groups", "Back to one thumbnail per class"),
+    KeySpec("samples.tab", "v", "next_tab", "TP/FN/FP", "Show the node's next tab: TP, FN, FP"),
+    KeySpec("samples.outcomes", "x", "outcome_filter", "Right/wrong",
+            "Only samples right in the active result set and wrong in the compared one, the reverse, or all"),
+]
+
+TRIAGE_KEYS = [
+    KeySpec("triage.down", "j", "cursor_down", "Down", "Next row", show=False),
+    KeySpec("triage.up", "k", "cursor_up", "Up", "Previous row", show=False),
+    KeySpec("triage.first", "g", "scroll_top", "First", "First row", show=False),
+    KeySpec("triage.last", "G", "scroll_bottom", "Last", "Last row", show=False),
+    KeySpec("triage.redundant", "1", "mark(1)", "Redundant", "Mark the row: redundant classes"),
+    KeySpec("triage.mislabeled", "2", "mark(2)", "Mislabeled", "Mark the row: mislabeled"),
+    KeySpec("triage.ambiguous", "3", "mark(3)", "Ambiguous", "Mark the row: ambiguous"),
+    KeySpec("triage.expected", "4", "mark(4)", "Expected", "Mark the row: expected, nothing to fix"),
+    KeySpec("triage.clear", "0", "mark(0)", "Clear", "Clear the row's mark and note", show=False),
+    KeySpec("triage.note", "e", "note", "Note", "Add or edit the row's free-text note"),
+    KeySpec("triage.export", "E", "export", "Export", "Write the decisions to another file", show=False),
+    KeySpec("triage.close", "escape", "close", "Close", "Hide the panel"),
+]
+
 TREE_KEYS = [
     KeySpec("tree.down", "j", "cursor_down", "Down", "Next node", show=False),
     KeySpec("tree.up", "k", "cursor_up", "Up", "Previous node", show=False),
@@ -86,7 +165,7 @@ TREE_KEYS = [
     KeySpec("tree.zoom", "enter", "select_cursor", "Zoom", "Zoom the matrix to the node"),
 ]
 
-ALL_KEYS = APP_KEYS + MATRIX_KEYS + TREE_KEYS
+ALL_KEYS = APP_KEYS + MAIN_KEYS + MATRIX_KEYS + RESPONSE_KEYS + TREE_KEYS + SAMPLE_KEYS + TRIAGE_KEYS
 BY_ID = {spec.id: spec for spec in ALL_KEYS}
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .bindings import ALL_KEYS
+from .bindings import ALL_KEYS, TARGETS
 from .model import METRICS, SERIATION_METHODS, SORTS
 
 if TYPE_CHECKING:
@@ -16,10 +16,9 @@ if TYPE_CHECKING:
 
 def palette_commands(app: "BlocksApp") -> Iterator[tuple[str, Callable[[], Awaitable[None] | None], str]]:
     """(name, callback, help) for every command; widget actions run on their widget."""
-    targets = {"app": None, "matrix": "#matrix", "tree": "#tree"}
     for spec in ALL_KEYS:
-        target = targets[spec.scope]
-        yield (f"{spec.label} ({spec.scope})" if spec.scope != "app" else spec.label,
+        target = TARGETS[spec.scope]
+        yield (f"{spec.label} ({spec.scope})" if spec.scope not in ("app", "main") else spec.label,
                partial(app.run_scoped_action, spec.action, target), f"{spec.help}  [{spec.id}]")
     for sort in SORTS:
         yield f"Sort children by {sort}", partial(app.action_sort, sort), "Reorder the tree and the matrix"

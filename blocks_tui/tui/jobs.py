@@ -10,11 +10,22 @@ so a worker can never leave it half-updated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from ..analysis import ConfusionFilter, auto_partition, build_hierarchy, filtered_confusion, partition
+from ..analysis import (
+    ConfusionFilter,
+    FilteredConfusion,
+    auto_partition,
+    build_hierarchy,
+    filtered_confusion,
+    partition,
+    rank_change,
+)
+from ..analysis.metrics import MetricChange
+from ..analysis.view_tree import metrics_from_matrix
+from ..analysis.hierarchy import Tree
 
 
 class ResultArrays(Protocol):
@@ -89,6 +100,7 @@ class SampleData:
     counts: np.ndarray  # (classes, classes) int64, rows true, diagonal kept
     compare_counts: np.ndarray | None
     kept: int  # samples that passed the sample filters
+    index: FilteredConfusion  # the active result set's cells → samples, for the sample pane
 
 
 def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
@@ -96,14 +108,13 @@ def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
     n = len(cache.class_names)
     flt = filters.sample_filter()
 
-    def counts_of(name: str) -> tuple[np.ndarray, int]:
+    def confusion_of(name: str) -> FilteredConfusion:
         r = cache.result(name)
-        fc = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob)
-        return fc.matrix, int(fc.mask.sum())
+        return filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob)
 
-    counts, kept = counts_of(filters.result)
-    compare = counts_of(filters.compare)[0] if filters.compare else None
-    return SampleData(filters, counts, compare, kept)
+    active = confusion_of(filters.result)
+    compare = confusion_of(filters.compare).matrix if filters.compare else None
+    return SampleData(filters, active.matrix, compare, int(active.mask.sum()), active)
 
 
 @dataclass(frozen=True)
@@ -134,3 +145,45 @@ def compute_seriation(
     built = build_hierarchy(similarity, [class_names[c] for c in classes], method=method)
     class_index = np.where(built.class_index >= 0, classes[np.maximum(built.class_index, 0)], -1)
     return Seriated(node, method, built.names, built.parent, class_index)
+
+
+@dataclass(frozen=True)
+class ChangeRanking:
+    """Every node's change in a group metric from result set ``before`` to ``after``, biggest drop first."""
+
+    before: str
+    after: str
+    metric: str
+    change: MetricChange  # over the nodes of the tree it was computed on
+
+
+def compute_changes(cache: CacheLike, tree: Tree, filters: Filters, before: str, after: str,
+                    metric: str) -> ChangeRanking:
+    """Two passes over samples under the current sample filters, then the paper's Fig. 8/9 ranking of
+    the groups (nodes of two or more classes; the tree shows every class's change)."""
+    n = len(cache.class_names)
+    flt = filters.sample_filter()
+
+    def metrics_of(name: str) -> Any:
+        r = cache.result(name)
+        counts = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob).matrix
+        return metrics_from_matrix(tree, counts)
+
+    change = rank_change(tree, metrics_of(before), metrics_of(after), metric, min_classes=2)
+    return ChangeRanking(before, after, metric, change)
+
+
+def compute_outlier_rows(cache: CacheLike, tree: Tree, result: str, limit: int = 500) -> list[Any]:
+    """The ranked block outliers of one result set (the ``o`` panel); ~0.1 s at 1000 classes."""
+    from ..analysis.triage import rank_outliers
+
+    r = cache.result(result)
+    return rank_outliers(tree, cache.labels, r.topk_index, r.topk_prob, limit=limit)
+
+
+def compute_mislabel_rows(cache: CacheLike, result: str, limit: int = 500) -> list[Any]:
+    """The samples most likely mislabeled under one result set (the ``m`` panel); ~0.2 s at 50k."""
+    from ..analysis.triage import rank_mislabels
+
+    r = cache.result(result)
+    return rank_mislabels(cache.labels, r.topk_index, r.topk_prob, r.true_prob, limit=limit)

@@ -9,7 +9,7 @@ from ..cache import open_cache
 from ..errors import BlocksError, UsageError
 
 
-def view(path: Path, result: str | None = None) -> int:
+def view(path: Path, result: str | None = None, images: str = "auto") -> int:
     """Validate the cache and the result set first, so mistakes are one-line errors, then run the app.
 
     Only labels and one result set's top-k arrays are read before the first
@@ -22,14 +22,16 @@ def view(path: Path, result: str | None = None) -> int:
             # Textual reads keys from stdin and draws on stderr: without a terminal it would hang.
             raise BlocksError(f"the viewer needs a terminal; for text output run `blocks-tui summary {path}`")
         from .app import BlocksApp
+        from .images import choose_backend
         from .model import ViewerModel
 
-        BlocksApp(ViewerModel.open(cache, result)).run()
+        backend = choose_backend(images)  # before Textual starts: its probes read the terminal's answers
+        BlocksApp(ViewerModel.open(cache, result), images=backend).run()
     return 0
 
 
 def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys: list[str] | None = None,
-               result: str | None = None) -> Path:
+               result: str | None = None, images: str = "halfcell") -> Path:
     """Render the viewer headless at ``size``, press ``keys``, and save an SVG screenshot.
 
     For bug reports from a box without a display, and for the README's picture;
@@ -38,6 +40,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
     import asyncio
 
     from .app import BlocksApp
+    from .images import choose_backend
     from .keymap import LoadedKeymap
     from .model import ViewerModel
 
@@ -55,6 +58,9 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
         if result is not None and result not in cache.result_names:
             raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
         output.parent.mkdir(parents=True, exist_ok=True)
-        app = BlocksApp(ViewerModel.open(cache, result), keymap=LoadedKeymap(Path("none.toml")))
+        # An SVG holds text only: Kitty or Sixel images would not show in it, so those draw as half cells.
+        backend = choose_backend(images if images in ("off", "unicode") else "halfcell")
+        app = BlocksApp(ViewerModel.open(cache, result), keymap=LoadedKeymap(Path("none.toml")),
+                        images=backend)
         asyncio.run(run(app))
     return output

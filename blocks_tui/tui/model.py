@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..analysis import GroupMetrics, Pyramid, Tree, block_outliers, confusion_similarity
+from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree, block_outliers, confusion_similarity
+from ..analysis.filters import GROUP_PARTS
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
 from ..analysis.view_tree import (
@@ -32,6 +33,7 @@ from ..analysis.view_tree import (
     subtree_stop,
 )
 from .jobs import CacheLike, Filters, SampleData, Seriated, compute_sample_data
+from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
 
 METRICS = ("f1", "precision", "recall")
 SORTS = ("order", "name", "size", "metric")
@@ -123,6 +125,8 @@ class ViewerModel:
     pyramid: Pyramid = field(init=False, repr=False)  # summed-area table of ``shown`` in display order
     metrics: GroupMetrics = field(init=False, repr=False)  # per base node
     compare_metrics: GroupMetrics | None = field(init=False, repr=False)
+    index: FilteredConfusion = field(init=False, repr=False)  # cells → samples of the active result set
+    outcome_filter: str = "all"  # the sample pane's result-set filter (OUTCOME_FILTERS)
     _old_of_new: np.ndarray = field(init=False, repr=False)
     _new_of_old: np.ndarray = field(init=False, repr=False)
     _outliers: tuple[tuple[object, ...], list[tuple[int, int, int]]] | None = field(default=None, repr=False)
@@ -172,6 +176,7 @@ class ViewerModel:
         self.counts = data.counts
         self.compare_counts = data.compare_counts
         self.kept = data.kept
+        self.index = data.index
         self.metrics = metrics_from_matrix(self.base, self.counts)
         self.compare_metrics = (
             metrics_from_matrix(self.base, data.compare_counts) if data.compare_counts is not None else None
@@ -283,6 +288,15 @@ class ViewerModel:
         block_row, block_col = int(frame.block[row_bin]), int(frame.block[col_bin])
         if block_row != block_col:
             return "not on a diagonal block: Enter zooms into the block on the diagonal"
+        return self.zoom_in_block(block_row)
+
+    def zoom_in_position(self, position: int) -> str | None:
+        """Zoom into the child block holding a display position (Enter on a response map row)."""
+        starts = [a for a, _ in self.blocks()]
+        return self.zoom_in_block(max(0, int(np.searchsorted(starts, position, side="right")) - 1))
+
+    def zoom_in_block(self, block_row: int) -> str | None:
+        """Zoom into child block ``block_row`` of the window; returns why not, or None when it zoomed."""
         blocks = self.blocks()
         a, b = blocks[block_row]
         if len(blocks) == 1 and (a, b) == self.window():
@@ -338,17 +352,23 @@ class ViewerModel:
         start, stop = self.window()
         return None if a <= start and stop <= b else (a, b)
 
-    def frame(self, width: int, height: int, n_levels: int) -> MatrixFrame:
-        """The current window drawn on ``width`` x ``height`` cells with ``n_levels`` colours."""
+    def frame(self, width: int, height: int, n_levels: int, store: bool = True) -> MatrixFrame:
+        """The current window drawn on ``width`` x ``height`` cells with ``n_levels`` colours.
+
+        ``store=False`` lays out rows for another view (the response map)
+        without replacing the matrix's frame that cursor moves refer to.
+        """
         start, stop = self.window()
         top = self.zoom_node()
         groups = self._gutter_groups(top, start, stop)
         bins, magnify = frame_layout(stop - start, width, height, len(groups))
-        self.last_frame = matrix_frame(
+        frame = matrix_frame(
             self.pyramid, start, stop, bins, blocks=self.blocks(), band=self.band(), groups=groups,
             n_levels=n_levels, scale=self.scale, magnify=magnify,
         )
-        return self.last_frame
+        if store:
+            self.last_frame = frame
+        return frame
 
     def _frame(self) -> MatrixFrame:
         if self.last_frame is None:
@@ -375,7 +395,7 @@ class ViewerModel:
         frame = self._frame()
         self.cursor = (int(frame.edges[row_bin]), int(frame.edges[col_bin]))
 
-    def _range_name(self, a: int, b: int) -> str:
+    def range_name(self, a: int, b: int) -> str:
         names = self.cache.class_names
         order = self.display.order
         if b - a == 1:
@@ -391,7 +411,7 @@ class ViewerModel:
         true_classes = self.display.order[rows[0] : rows[1]]
         support = int(self.counts[true_classes].sum())
         return CellInfo(
-            rows, cols, self._range_name(*rows), self._range_name(*cols), count,
+            rows, cols, self.range_name(*rows), self.range_name(*cols), count,
             count / support if support else None, rows == cols,
         )
 
@@ -402,6 +422,65 @@ class ViewerModel:
             int(m.tp[b]), int(m.true_count[b] - m.tp[b]), int(m.predicted_count[b] - m.tp[b]),
             float(m.precision[b]), float(m.recall[b]), float(m.f1[b]),
         )
+
+    # -- the sample pane's selections ------------------------------------------------
+    def cell_selection(self, row_bin: int, col_bin: int) -> Selection:
+        """The samples behind the cell (or bin) under the cursor, exactly those its count counts."""
+        info = self.cell_info(row_bin, col_bin)
+        order = self.display.order
+        ids = self.index.block_samples(order[slice(*info.rows)], order[slice(*info.columns)], shown=self.shown)
+        title = f"{info.true} → {info.predicted}"
+        return self._outcome_filtered(Selection("cell", title, ids, key=(info.rows, info.columns)))
+
+    def node_selection(self, display_node: int, part: int = 0) -> Selection:
+        """A tree node's TP, FN or FP samples (``part`` indexes GROUP_PARTS), with the three as tabs."""
+        a, b = int(self.display.start[display_node]), int(self.display.stop[display_node])
+        classes = self.display.order[a:b]
+        stats = self.node_stats(display_node)
+        tabs = (("TP", stats.tp), ("FN", stats.fn), ("FP", stats.fp))
+        ids = self.index.group_samples(classes, GROUP_PARTS[part % 3])
+        note = f"P {100 * stats.precision:.1f}% R {100 * stats.recall:.1f}% F1 {100 * stats.f1:.1f}%"
+        return self._outcome_filtered(Selection("node", self.display.names[display_node], ids, tabs, part % 3,
+                                                key=(self.to_base(display_node),), note=note))
+
+    def ranked_selection(self, kind: str, title: str, ids: np.ndarray) -> Selection:
+        """A ranked list from elsewhere (a neuron's top samples, mislabel candidates), best first."""
+        return self._outcome_filtered(Selection(kind, title, np.asarray(ids, dtype=np.int64)))
+
+    def _outcome_filtered(self, selection: Selection) -> Selection:
+        compare = self.filters.compare
+        topk_b = self.cache.result(compare).topk_index if compare else None
+        return filter_outcomes(selection, self.outcome_filter, self.cache.labels,
+                               self.cache.result(self.filters.result).topk_index, topk_b,
+                               (self.filters.result, compare))
+
+    def focus_cell(self, true_class: int, predicted_class: int) -> None:
+        """Put the cursor on a cell given by class indices, zooming out until the window holds it."""
+        r, c = int(self.display.position[true_class]), int(self.display.position[predicted_class])
+        start, stop = self.window()
+        while not (start <= r < stop and start <= c < stop) and self.zoom_out():
+            start, stop = self.window()
+        self.cursor = (r, c)
+
+    def cycle_outcome_filter(self) -> str:
+        """all → right here and wrong in the compared set → the reverse → all."""
+        if self.filters.compare is None:
+            self.outcome_filter = "all"
+        else:
+            self.outcome_filter = OUTCOME_FILTERS[(OUTCOME_FILTERS.index(self.outcome_filter) + 1) % 3]
+        return self.outcome_filter
+
+    def sample_details(self, sample: int) -> SampleDetails:
+        return sample_details(self.cache, sample, self.filters.result, self.cache.class_names)
+
+    def cycled_result(self, step: int) -> Filters:
+        """The filters with the next (or previous) result set active; the compared one stays unless equal."""
+        names = self.cache.result_names
+        result = names[(names.index(self.filters.result) + step) % len(names)]
+        compare = self.filters.compare
+        if compare == result:
+            compare = self.filters.result
+        return replace(self.filters, result=result, compare=compare)
 
     # -- block outliers -----------------------------------------------------------
     def outliers(self) -> list[tuple[int, int, int]]:

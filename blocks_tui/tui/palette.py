@@ -11,8 +11,11 @@ what keeps a frame of half blocks in the low milliseconds.
 
 from __future__ import annotations
 
+import numpy as np
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
+from textual.strip import Strip
 
 from ..analysis.view_frame import BLOCK, CURSOR, EMPTY, FN_BAND, FP_BAND, GUTTER, LEVEL0, NODE_BLOCK
 
@@ -79,7 +82,36 @@ class Palette:
         """Character and style of the code pair ``upper * size + lower``."""
         return self.chars[pair], self.styles[pair]
 
+    def strip(self, pairs: np.ndarray, width: int) -> Strip:
+        """One terminal line of code pairs, cut or padded with the background to ``width``.
+
+        Equal neighbours merge into one segment, so a line costs a segment per
+        colour run rather than per cell: what keeps a frame in milliseconds.
+        """
+        row = pairs[:width]
+        if width > len(row):  # pad with background, so a trailing empty run merges with it
+            row = np.concatenate([row, np.full(width - len(row), EMPTY * self.size + EMPTY, row.dtype)])
+        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
+        starts = np.concatenate([[0], cuts]).tolist()
+        stops = np.concatenate([cuts, [len(row)]]).tolist()
+        values = row[starts].tolist()
+        chars, styles = self.chars, self.styles
+        return Strip([Segment(chars[p] * (b - a), styles[p]) for a, b, p in zip(starts, stops, values)], width)
+
 
 def palette_for(color_system: str | None) -> Palette:
     """The truecolor ramp where the terminal has it, the 256-colour ramp anywhere else."""
     return Palette(SCALE_TRUECOLOR if color_system == "truecolor" else SCALE_256)
+
+
+RESPONSE_TRUECOLOR = _ramp(["#000000", "#1c3d5a", "#87d7ff"], 16) + ["#ffd700"]
+RESPONSE_256 = ["#000000", "#00005f", "#000087", "#005f87", "#005faf", "#0087af", "#0087d7", "#00afd7",
+                "#00afff", "#5fafd7", "#5fafff", "#5fd7ff", "#87d7ff", "#afd7ff", "#afffff", "#d7ffff",
+                "#ffd700"]
+"""The response map: 16 steps from black to light blue below the threshold, then yellow (xterm 220) at or
+above it, as in the paper.  The 256-colour steps are xterm cube colours, each lighter than the last."""
+
+
+def response_palette(color_system: str | None) -> Palette:
+    """The response map's colours: the blue ramp and yellow, truecolor or 256 colours."""
+    return Palette(RESPONSE_TRUECOLOR if color_system == "truecolor" else RESPONSE_256)

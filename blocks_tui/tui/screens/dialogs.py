@@ -82,3 +82,21 @@ class AdoptDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="adopt"):
             yield Label(f"{self.what}\nAdopt it as the hierarchy?  [b]y[/b] adopt   [b]n[/b] discard")
+
+
+class TextDialog(ModalScreen[str | None]):
+    """One line of text (a triage note, an export path); Enter returns it, Escape cancels (None)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="text.cancel")]
+
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.question, self.value, self.placeholder = question, value, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            yield Input(value=self.value, placeholder=self.placeholder, id="text")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)

@@ -1,30 +1,48 @@
-"""The main screen: header, tree | matrix | selection pane, status line, footer."""
+"""The main screen: header, tree | matrix or response map | sample pane, triage panel, status line, footer."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import ContentSwitcher, Footer
 
+from ..bindings import MAIN_KEYS, bindings
 from ..widgets.header import Breadcrumb
 from ..widgets.hierarchy import HierarchyTree
 from ..widgets.matrix import ConfusionMatrix
-from ..widgets.selection import SelectionPane
+from ..widgets.responses import ResponseMap
+from ..widgets.samples import SamplePane
 from ..widgets.status import StatusLine
+from ..widgets.triage import TriagePanel
 
 
 class MainScreen(Screen[None]):
-    """Layout only: the app owns the state and handles the widgets' messages."""
+    """Layout only: the app owns the state and handles the widgets' messages.
+
+    Tab is bound here rather than on the app: a screen's own ``tab`` binding
+    (focus next) would shadow an app binding, and modal screens keep Tab for
+    moving between their inputs.
+    """
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#matrix"
+    BINDINGS = bindings(MAIN_KEYS)
+
+    def __init__(self, image_class: Any) -> None:
+        super().__init__()
+        self.image_class = image_class
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="header")
         with Horizontal(id="body"):
             yield HierarchyTree(id="tree")
-            yield ConfusionMatrix(id="matrix")
-            yield SelectionPane(id="selection")
+            with ContentSwitcher(initial="matrix", id="centre"):
+                yield ConfusionMatrix(id="matrix")
+                yield ResponseMap(id="responses")
+            yield SamplePane(self.image_class, id="selection")
+        yield TriagePanel(id="triage")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)

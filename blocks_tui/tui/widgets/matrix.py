@@ -144,14 +144,7 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         row = self._pairs[y]
         if on_cursor:
             row = self._with_cursor(row.copy(), y)
-        if width > len(row):  # pad with background, so a trailing empty run merges with it
-            row = np.concatenate([row, np.full(width - len(row), EMPTY * palette.size + EMPTY, row.dtype)])
-        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
-        starts = np.concatenate([[0], cuts]).tolist()
-        stops = np.concatenate([cuts, [len(row)]]).tolist()
-        values = row[starts].tolist()
-        chars, styles = palette.chars, palette.styles
-        return Strip([Segment(chars[p] * (b - a), styles[p]) for a, b, p in zip(starts, stops, values)], width)
+        return palette.strip(row, width)
 
     def _with_cursor(self, row: np.ndarray, y: int) -> np.ndarray:
         """Overlay the cursor's half cells on one line of code pairs."""

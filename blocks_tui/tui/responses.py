@@ -1,0 +1,157 @@
+"""The response map's state: layer, threshold, neuron order and cursor (Textual-free, like the model).
+
+Loading a layer (reading its per-sample responses, sorting them for
+relevance) takes up to a second at 50k samples, so it is a worker job
+(:func:`load_layer`); ranking the neurons for a new group is a second,
+shorter job (:func:`rank_neurons`).  Everything a key press needs after
+that (a frame, the neuron under the cursor, the tree's colours) is
+computed from the loaded :class:`~blocks_tui.analysis.response_view.LayerView`
+in O(visible cells) or O(classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..analysis.response_view import (
+    LayerView,
+    build_layer_view,
+    node_channel_means,
+    relevance_order,
+    response_rows,
+    threshold_levels,
+)
+
+THRESHOLD_STEP = 0.05
+RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Neurons ranked by relevance R_G(N) to a group (computed in a worker)."""
+
+    layer: str
+    group: int  # base node
+    group_name: str
+    scores: np.ndarray  # (channels,) float64, nan where undefined
+    order: np.ndarray  # (channels,) int64, most relevant first
+
+
+@dataclass(frozen=True)
+class ResponseFrame:
+    """One screenful: ``levels`` (row bins, visible neurons · d·d) colour levels, and what they are."""
+
+    levels: np.ndarray
+    channels: np.ndarray  # visible channels, screen order
+    relevance: np.ndarray  # (visible,) float64 R_G of each, nan if unranked
+    d: int
+    first: int  # rank of the first visible neuron
+
+
+def load_layer(cache: Any, name: str, n_classes: int) -> LayerView:
+    """Read one layer's class means and collective responses and index them (a worker's job)."""
+    layer = cache.layer(name)
+    return build_layer_view(name, layer.class_mean(), layer.collective(), cache.labels, n_classes)
+
+
+def rank_neurons(view: LayerView, labels: np.ndarray, classes: np.ndarray, group: int, group_name: str) -> Ranking:
+    """Eq. 2 relevance of every neuron of the layer to the samples labelled with ``classes``."""
+    inside = np.zeros(view.class_count.shape[0], dtype=bool)
+    inside[classes] = True
+    scores = view.index.relevance(inside[np.asarray(labels)])
+    return Ranking(view.name, group, group_name, scores, relevance_order(scores))
+
+
+@dataclass
+class ResponseState:
+    """What the response map shows; the app owns one and asks it for frames."""
+
+    layer_names: list[str]
+    layer: int = 0
+    threshold: float = 0.5
+    views: dict[str, LayerView] = field(default_factory=dict)
+    ranking: Ranking | None = None
+    neuron: int = 0  # rank position of the cursor's neuron in the current order
+    first: int = 0  # rank position of the first visible neuron
+    row: int = 0  # cursor row bin
+
+    @property
+    def layer_name(self) -> str | None:
+        return self.layer_names[self.layer] if self.layer_names else None
+
+    @property
+    def view(self) -> LayerView | None:
+        name = self.layer_name
+        return self.views.get(name) if name else None
+
+    def step_layer(self, step: int) -> str | None:
+        if not self.layer_names:
+            return None
+        self.layer = (self.layer + step) % len(self.layer_names)
+        self.neuron = self.first = 0
+        return self.layer_name
+
+    def step_threshold(self, step: int) -> float:
+        """Move T by one step (5 points) within [0.05, 1]."""
+        self.threshold = float(np.clip(round(self.threshold + step * THRESHOLD_STEP, 2), THRESHOLD_STEP, 1.0))
+        return self.threshold
+
+    def order(self) -> np.ndarray:
+        """The current neuron order: by relevance when ranked for this layer, else channel order."""
+        view = self.view
+        if view is None:
+            return np.zeros(0, dtype=np.int64)
+        if self.ranking is not None and self.ranking.layer == view.name:
+            return self.ranking.order
+        return np.arange(view.n_channels)
+
+    def channel(self) -> int | None:
+        """The channel under the cursor."""
+        order = self.order()
+        return int(order[min(self.neuron, len(order) - 1)]) if len(order) else None
+
+    def move(self, rows: int, neurons: int, n_rows: int, visible: int) -> None:
+        """Move the cursor, scrolling the neurons so the cursor stays in the ``visible`` ones."""
+        count = len(self.order())
+        self.row = int(np.clip(self.row + rows, 0, max(n_rows - 1, 0)))
+        self.neuron = int(np.clip(self.neuron + neurons, 0, max(count - 1, 0)))
+        self.scroll_to_cursor(visible)
+
+    def scroll_to_cursor(self, visible: int) -> None:
+        visible = max(visible, 1)
+        if self.neuron < self.first:
+            self.first = self.neuron
+        elif self.neuron >= self.first + visible:
+            self.first = self.neuron - visible + 1
+
+    def frame(self, order: np.ndarray, edges: np.ndarray, visible: int) -> ResponseFrame | None:
+        """Levels of the window's row bins for the ``visible`` neurons from :attr:`first` on."""
+        view = self.view
+        if view is None:
+            return None
+        ranked = self.order()
+        channels = ranked[self.first : self.first + max(visible, 1)]
+        values = response_rows(view.cells, order, edges, channels)
+        levels = threshold_levels(values, self.threshold, RESPONSE_LEVELS)
+        if self.ranking is not None and self.ranking.layer == view.name:
+            relevance = self.ranking.scores[channels]
+        else:
+            relevance = np.full(len(channels), np.nan)
+        return ResponseFrame(levels, channels, relevance, view.d, self.first)
+
+    def node_means(self, order: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray | None:
+        """(nodes,) mean response of the cursor's neuron per display node, to colour the tree."""
+        view, channel = self.view, self.channel()
+        if view is None or channel is None:
+            return None
+        return node_channel_means(view, order, start, stop, channel)
+
+    def top_samples(self) -> np.ndarray:
+        """The cursor neuron's strongest-responding samples, best first."""
+        view, channel = self.view, self.channel()
+        if view is None or channel is None:
+            return np.zeros(0, dtype=np.int64)
+        return view.top_samples[channel]

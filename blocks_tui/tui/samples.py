@@ -1,0 +1,74 @@
+"""What the sample pane shows, Textual-free: a ranked selection of sample ids and each sample's details.
+
+The model builds a :class:`Selection` for a matrix cell, a tree node's TP,
+FN or FP samples, a neuron's top samples or the mislabel candidates; the
+pane groups it by true class (:func:`~blocks_tui.analysis.sample_selection.group_by_class`)
+and decodes only the thumbnails on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..analysis.sample_selection import OUTCOMES, outcome_change, outcomes
+
+OUTCOME_FILTERS = ("all", "right-then-wrong", "wrong-then-right")
+"""The pane's result-set filter: every sample, those top-1 right in the active result set and wrong in the
+compared one, or the reverse."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A ranked list of sample ids and what they are.
+
+    ``tabs`` (label, count) are the alternatives the pane can switch
+    between (a node's TP, FN and FP), ``tab`` the one shown.
+    """
+
+    kind: str
+    title: str
+    ids: np.ndarray
+    tabs: tuple[tuple[str, int], ...] = ()
+    tab: int = 0
+    key: tuple[Any, ...] = field(default=(), compare=False)  # what was selected, to rebuild it after a change
+    note: str = ""  # one more line about it (a node's metrics)
+
+
+@dataclass(frozen=True)
+class SampleDetails:
+    """One sample, for the pane's details lines."""
+
+    sample: int
+    source: str
+    true: str
+    top: list[tuple[str, float]]  # top-5 predictions of the active result set
+    outcomes: list[tuple[str, str]]  # (result set, outcome) for every result set
+
+
+def filter_outcomes(selection: Selection, mode: str, labels: np.ndarray, topk_a: np.ndarray,
+                    topk_b: np.ndarray | None, names: tuple[str, str | None]) -> Selection:
+    """The selection narrowed to samples whose top-1 outcome differs between result sets A and B."""
+    if mode == "all" or topk_b is None:
+        return selection
+    right_in_a = mode == "right-then-wrong"
+    ids = outcome_change(labels, topk_a, topk_b, selection.ids, right_in_a=right_in_a)
+    a, b = names
+    what = f"right in {a}, wrong in {b}" if right_in_a else f"wrong in {a}, right in {b}"
+    return replace(selection, title=f"{selection.title} · {what}", ids=ids)
+
+
+def sample_details(cache: Any, sample: int, active: str, class_names: Sequence[str]) -> SampleDetails:
+    """The true class, the active result set's top 5 with probabilities, and the outcome in every result set."""
+    label = int(cache.labels[sample])
+    result = cache.result(active)
+    index, prob = result.topk_index[sample], result.topk_prob[sample]
+    top = [(class_names[int(c)], float(p)) for c, p in zip(index[:5], prob[:5]) if c >= 0]
+    sources = cache.sources
+    marks = []
+    for name in cache.result_names:
+        code = int(outcomes(cache.labels, cache.result(name).topk_index, np.array([sample]))[0])
+        marks.append((name, OUTCOMES[code]))
+    return SampleDetails(sample, sources[sample] if sample < len(sources) else "", class_names[label], top, marks)

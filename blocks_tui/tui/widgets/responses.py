@@ -1,0 +1,190 @@
+"""The response map (paper Fig. 3a): classes down, neurons across, each neuron's d×d cells side by side.
+
+Drawn like the matrix: two row bins per terminal line in half blocks, the
+hierarchy gutter on the left, strips cached per frame.  Above the rows, a
+title line and a strip coloured by each neuron's relevance to the selected
+group (neurons are sorted by it, most relevant on the left).  Values below
+the threshold T run from black to light blue, values at or above T are
+yellow, as in the paper.  Like the matrix, keys only *ask* (messages); the
+app owns the state and answers with a new drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...analysis.view_frame import CURSOR, EMPTY, LEVEL0, scale_levels
+from ..bindings import RESPONSE_KEYS, bindings
+from ..palette import Palette, palette_for, response_palette
+
+HEADER_LINES = 2  # the title and the relevance strip
+
+
+@dataclass(frozen=True)
+class ResponseDrawing:
+    """What the app hands the widget: level codes per (row bin, cell column), the gutter, the header."""
+
+    levels: np.ndarray  # (bins, visible · d·d) int, 0..n (n = at or above T)
+    gutter: np.ndarray  # (bins, gutter levels) uint8 codes, as the matrix's
+    magnify: int  # half rows per bin
+    d: int
+    relevance: np.ndarray  # (visible,) float, nan if unranked
+    title: Text
+
+
+class ResponseMap(ScrollView, can_focus=True):
+    """Draws a :class:`ResponseDrawing` and a cursor (row bin, visible neuron)."""
+
+    BINDINGS = bindings(RESPONSE_KEYS)
+
+    class CursorRequested(Message):
+        """Move by ``rows`` row bins and ``neurons`` neurons (``to`` = 0 / -1 jumps to the first / last)."""
+
+        def __init__(self, rows: int, neurons: int, to: int | None = None) -> None:
+            super().__init__()
+            self.rows, self.neurons, self.to = rows, neurons, to
+
+    class ZoomIn(Message):
+        """Enter: zoom into the block holding the cursor's row."""
+
+    class ViewportChanged(Message):
+        def __init__(self, width: int, height: int) -> None:
+            super().__init__()
+            self.width, self.height = width, height
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.drawing: ResponseDrawing | None = None
+        self.message = Text("")
+        self.cursor = (0, 0)  # (row bin, visible neuron)
+        self.palette: Palette = response_palette("truecolor")
+        self.header_palette: Palette = palette_for("truecolor")
+        self._pairs = np.zeros((0, 0), dtype=np.int32)
+        self._generation = 0
+        self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(512)
+
+    def on_mount(self) -> None:
+        self.palette = response_palette(self.app.console.color_system)
+        self.header_palette = palette_for(self.app.console.color_system)
+
+    def on_resize(self) -> None:
+        self.virtual_size = self.size
+        self.post_message(self.ViewportChanged(self.size.width, self.size.height))
+
+    @property
+    def rows_height(self) -> int:
+        """Terminal lines left for the rows under the header."""
+        return max(1, self.size.height - HEADER_LINES)
+
+    def cells_width(self, gutter_levels: int) -> int:
+        return max(1, self.size.width - (gutter_levels + 1 if gutter_levels else 0))
+
+    # -- state from the app ----------------------------------------------------------
+    def show(self, drawing: ResponseDrawing, cursor: tuple[int, int]) -> None:
+        """Draw a new frame; ``cursor`` is (row bin, visible neuron)."""
+        m = drawing.magnify
+        codes = np.where(drawing.levels >= 0, LEVEL0 + drawing.levels, EMPTY).astype(np.int32)
+        body = np.repeat(codes, m, axis=0)
+        if drawing.gutter.shape[1]:
+            gutter = np.repeat(drawing.gutter.astype(np.int32), m, axis=0)
+            body = np.concatenate([gutter, np.full((body.shape[0], 1), EMPTY, np.int32), body], axis=1)
+        if body.shape[0] % 2:
+            body = np.concatenate([body, np.full((1, body.shape[1]), EMPTY, np.int32)])
+        self._pairs = body[0::2] * self.palette.size + body[1::2]
+        self.drawing = drawing
+        self.cursor = cursor
+        self._generation += 1
+        self._strips.clear()
+        self.refresh()
+
+    def show_message(self, message: Text | str) -> None:
+        """No layer to draw (loading, or the cache has none): say so in place of the map."""
+        self.drawing = None
+        self.message = message if isinstance(message, Text) else Text(message)
+        self._generation += 1
+        self._strips.clear()
+        self.refresh()
+
+    # -- actions -------------------------------------------------------------------
+    def action_cursor(self, rows: int, neurons: int) -> None:
+        self.post_message(self.CursorRequested(rows, neurons))
+
+    def action_first(self) -> None:
+        self.post_message(self.CursorRequested(0, 0, to=0))
+
+    def action_last(self) -> None:
+        self.post_message(self.CursorRequested(0, 0, to=-1))
+
+    def action_zoom_in(self) -> None:
+        self.post_message(self.ZoomIn())
+
+    # -- drawing ---------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        key = (self._generation, y, self.cursor[0], self.cursor[1])
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._build_line(y, width)
+            self._strips[key] = strip
+        return strip
+
+    def _gutter_width(self) -> int:
+        levels = self.drawing.gutter.shape[1] if self.drawing else 0
+        return levels + 1 if levels else 0
+
+    def _build_line(self, y: int, width: int) -> Strip:
+        d = self.drawing
+        if d is None:
+            text = self.message if y == 0 else Text("")
+            return Strip(text.render(self.app.console), text.cell_len).extend_cell_length(width).crop(0, width)
+        if y == 0:
+            return Strip(d.title.render(self.app.console)).extend_cell_length(width).crop(0, width)
+        if y == 1:
+            return self._relevance_strip(width)
+        row = y - HEADER_LINES
+        if row >= self._pairs.shape[0]:
+            return Strip([Segment(" " * width, self.palette.styles[0])], width)
+        pairs = self._pairs[row].copy()
+        self._overlay_cursor(pairs, row)
+        return self.palette.strip(pairs, width)
+
+    def _overlay_cursor(self, pairs: np.ndarray, line: int) -> None:
+        """The cursor: the neuron's d·d columns on the cursor row's half rows, in cyan."""
+        assert self.drawing is not None
+        m, size, cells = self.drawing.magnify, self.palette.size, self.drawing.d ** 2
+        half_rows = range(self.cursor[0] * m, self.cursor[0] * m + m)
+        if 2 * line not in half_rows and 2 * line + 1 not in half_rows:
+            return
+        x0 = self._gutter_width() + self.cursor[1] * cells
+        upper, lower = divmod(pairs[x0 : x0 + cells], size)
+        if 2 * line in half_rows:
+            upper[:] = CURSOR
+        if 2 * line + 1 in half_rows:
+            lower[:] = CURSOR
+        pairs[x0 : x0 + cells] = upper * size + lower
+
+    def _relevance_strip(self, width: int) -> Strip:
+        """One cell run per neuron, coloured by its relevance (log scale); the cursor's neuron marked."""
+        assert self.drawing is not None
+        d = self.drawing
+        cells = d.d ** 2
+        rel = np.nan_to_num(np.asarray(d.relevance, dtype=np.float64), nan=0.0)
+        levels = scale_levels(np.maximum(rel, 0.0), self.header_palette.n_levels, "log")
+        segments = [Segment(" " * self._gutter_width())]
+        colors = self.header_palette.colors
+        for i, level in enumerate(levels.tolist()):
+            if i == self.cursor[1]:
+                segments.append(Segment("▼" * cells, Style(color="black", bgcolor=colors[CURSOR], bold=True)))
+            else:
+                bg = colors[LEVEL0 + level] if level >= 0 else colors[EMPTY]
+                segments.append(Segment(" " * cells, Style(bgcolor=bg)))
+        return Strip(segments).extend_cell_length(width).crop(0, width)

@@ -1,0 +1,117 @@
+"""The analysis behind the sample pane and the response map, checked against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blocks_tui.analysis import ResponseIndex, Tree, filtered_confusion, group_metrics, metric_change, rank_change
+from blocks_tui.analysis.response_view import (
+    build_layer_view,
+    node_channel_means,
+    relevance_order,
+    response_rows,
+    scaled_cells,
+    threshold_levels,
+)
+from blocks_tui.analysis.sample_selection import group_by_class, outcome_change, outcomes
+
+from conftest import TINY_CLASS_INDEX, TINY_NODE_NAMES, TINY_PARENT
+
+
+@pytest.fixture
+def samples() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 30, 3000)
+    predicted = np.where(rng.random(3000) < 0.6, labels, rng.integers(0, 30, 3000))
+    topk = np.stack([predicted] + [rng.integers(0, 30, 3000) for _ in range(4)], axis=1)
+    return labels, topk
+
+
+def test_group_samples_are_the_tp_fn_fp_of_the_group(samples: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, topk = samples
+    fc = filtered_confusion(labels, topk, 30)
+    group = np.array([2, 5, 7, 11, 12])
+    truly, into = np.isin(labels, group), np.isin(topk[:, 0], group)
+    assert np.array_equal(fc.group_samples(group, "tp"), np.flatnonzero(truly & into))
+    assert np.array_equal(fc.group_samples(group, "fn"), np.flatnonzero(truly & ~into))
+    assert np.array_equal(fc.group_samples(group, "fp"), np.flatnonzero(~truly & into))
+    with pytest.raises(ValueError, match="part must be one of"):
+        fc.group_samples(group, "tn")
+
+
+def test_block_samples_follow_the_shown_cells(samples: tuple[np.ndarray, np.ndarray]) -> None:
+    labels, topk = samples
+    fc = filtered_confusion(labels, topk, 30)
+    shown = fc.matrix.copy()
+    np.fill_diagonal(shown, 0)  # the viewer's "no diagonal"
+    rows, cols = np.arange(0, 6), np.arange(3, 9)
+    want = np.flatnonzero(np.isin(labels, rows) & np.isin(topk[:, 0], cols) & (labels != topk[:, 0]))
+    assert np.array_equal(fc.block_samples(rows, cols, shown=shown), want)
+
+
+def test_outcomes_and_changes_between_result_sets() -> None:
+    labels = np.array([0, 1, 2, 3])
+    a = np.array([[0, 1], [0, 1], [1, 0], [0, 1]])
+    b = np.array([[1, 0], [1, 0], [2, 0], [3, 0]])
+    assert outcomes(labels, a, np.arange(4), k=2).tolist() == [0, 1, 2, 2]
+    assert outcome_change(labels, a, b, np.arange(4)).tolist() == [0]  # right in A, wrong in B
+    assert outcome_change(labels, a, b, np.arange(4), right_in_a=False).tolist() == [1, 2, 3]
+
+
+def test_grouping_by_class_keeps_rank_order_and_biggest_first() -> None:
+    labels = np.array([0, 1, 1, 0, 0, 2, 0, 0, 0, 2])
+    groups = group_by_class(np.array([5, 9, 1, 2, 3]), labels)
+    assert groups.classes.tolist() == [2, 1, 0] and groups.counts.tolist() == [2, 2, 1]
+    assert groups.representative.tolist() == [5, 1, 3]  # each class's best-ranked sample
+    assert [m.tolist() for m in groups.members] == [[5, 9], [1, 2], [3]]
+    assert len(group_by_class(np.array([], dtype=np.int64), labels)) == 0
+
+
+def test_top_samples_per_channel_match_a_full_sort() -> None:
+    rng = np.random.default_rng(0)
+    collective = rng.random((4000, 12)).astype(np.float16)
+    collective[:30, 4] = collective[:, 4].max()  # a run of ties at the top
+    top = ResponseIndex(collective).top_samples(20)
+    for c in range(12):
+        want = np.lexsort((np.arange(4000), -collective[:, c].astype(np.float32)))[:20]
+        assert np.array_equal(top[c], want)
+
+
+def test_scaled_cells_rows_and_threshold_levels() -> None:
+    cm = np.zeros((3, 2, 2, 2), dtype=np.float32)
+    cm[:, 0] = np.array([1.0, 2.0, 5.0])[:, None, None]
+    cm[2, 1, 0, 0] = 8.0
+    cells = scaled_cells(cm)
+    assert cells.shape == (3, 2, 4)
+    assert np.allclose(cells[:, 0, 0], [0.0, 0.25, 1.0])  # each neuron over its own range
+    assert cells[2, 1, 0] == 1.0 and cells[0, 1, 0] == 0.0
+    order, edges = np.array([2, 0, 1]), np.array([0, 1, 3])
+    rows = response_rows(cells, order, edges, np.array([1, 0]))
+    assert rows.shape == (2, 8)
+    assert np.allclose(rows[0, :4], cells[2, 1]) and np.allclose(rows[1, 4:], cells[[0, 1], 0].mean(axis=0))
+    assert threshold_levels(np.array([0.0, 0.2, 0.49, 0.5, 1.0]), 0.5, 8).tolist() == [0, 3, 7, 8, 8]
+    assert relevance_order(np.array([0.5, np.nan, 2.0, 0.5])).tolist() == [2, 0, 3, 1]
+
+
+def test_layer_view_node_means_weight_classes_by_their_samples() -> None:
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    collective = np.array([[1], [1], [1], [4], [2], [2]], dtype=np.float16)
+    class_mean = np.array([1.0, 4.0, 2.0], dtype=np.float32).reshape(3, 1, 1, 1)
+    view = build_layer_view("x", class_mean, collective, labels, 3)
+    means = node_channel_means(view, np.arange(3), np.array([0, 0, 2]), np.array([3, 2, 3]), 0)
+    assert np.allclose(means, [(3 * 1 + 4 + 2 * 2) / 6, (3 + 4) / 4, 2.0])
+    assert view.top_samples[0].tolist()[:1] == [3]
+
+
+def test_rank_change_from_counts_equals_metric_change_from_predictions() -> None:
+    tree = Tree.from_arrays(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 5, 200)
+    before, after = rng.integers(0, 5, 200), np.where(rng.random(200) < 0.5, labels, rng.integers(0, 5, 200))
+    want = metric_change(tree, labels, before, after, "recall")
+    got = rank_change(tree, group_metrics(tree, labels, before), group_metrics(tree, labels, after), "recall")
+    assert np.array_equal(want.ranked, got.ranked) and np.allclose(want.change, got.change, equal_nan=True)
+    groups = rank_change(tree, group_metrics(tree, labels, before), group_metrics(tree, labels, after),
+                         "recall", min_classes=2)
+    assert set(groups.ranked.tolist()) <= {0, 1, 4}  # all, animals, vehicles: no single class

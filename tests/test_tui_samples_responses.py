@@ -1,0 +1,278 @@
+"""The sample pane, the response map and result-set comparison, driven by key presses."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from blocks_tui.analysis import ResponseIndex
+from blocks_tui.analysis.response_view import relevance_order
+from blocks_tui.cache import CacheWriter
+from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.images import ImageBackend, choose_backend
+from blocks_tui.tui.screens.compare import CompareScreen
+from blocks_tui.tui.widgets.responses import ResponseMap
+from blocks_tui.tui.widgets.samples import Tile
+
+from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
+from test_tui_pilot import ORIGINAL, GRAYSCALE, _topk, run_app, settle
+
+LABELS = np.repeat(np.arange(5), 6)
+
+
+def write_response_cache(path: Path) -> Path:
+    """The Pilot tests' five classes and two result sets, with two layers whose neurons mean something.
+
+    stage1 channel c (c < 5) fires for class c, channel 5 for every vehicle; stage2 has 3 channels.
+    """
+    rng = np.random.default_rng(0)
+    n = len(LABELS)
+    collective = rng.random((n, 6)).astype(np.float32) * 0.2
+    collective[np.arange(n), LABELS] += 2.0
+    collective[LABELS >= 2, 5] += 1.0 + np.arange(np.sum(LABELS >= 2)) * 0.01
+    class_mean = np.stack([collective[LABELS == c].mean(axis=0) for c in range(5)])[:, :, None, None] / 4
+    class_mean = np.repeat(np.repeat(class_mean, 2, axis=2), 2, axis=3).astype(np.float32)
+    with CacheWriter(path, config={"model": "pilot", "dataset": "pilot"}) as w:
+        w.write_classes(TINY_CLASSES)
+        w.write_hierarchy(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX, source="file")
+        thumbs = rng.integers(0, 256, size=(n, 48, 48, 3), dtype=np.uint8)
+        w.write_samples(LABELS, [f"img/{i:02d}.png" for i in range(n)], thumbs)
+        for name, rows in (("original", ORIGINAL), ("grayscale", GRAYSCALE)):
+            w.write_result_set(name, *_topk(np.array(rows).ravel(), LABELS, 0.95))
+        w.write_layer("stage1", class_mean, collective.astype(np.float16), (1, 6, 8, 8))
+        w.write_layer("stage2", rng.random((5, 3, 2, 2), dtype=np.float32),
+                      rng.random((n, 3)).astype(np.float16), (1, 3, 4, 4))
+    return path
+
+
+@pytest.fixture
+def response_cache(tmp_path: Path) -> Path:
+    return write_response_cache(tmp_path / "responses.h5")
+
+
+@pytest.fixture(autouse=True)
+def _truecolor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORTERM", "truecolor")
+
+
+SIZE = (120, 40)
+PREDICTED = np.array(ORIGINAL).ravel()
+
+
+async def rest(pilot: Pilot) -> None:
+    """Let the cursor rest: the sample pane follows it after BlocksApp.PANE_DELAY."""
+    await pilot.pause(2 * BlocksApp.PANE_DELAY)
+
+
+def visible_tiles(app: BlocksApp) -> list[int]:
+    return [t.sample for t in app.main.query(Tile) if t.sample is not None]
+
+
+def test_selecting_a_cell_shows_exactly_its_samples(response_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("j", "j", "l", "l", "l")  # row car, column bus
+        await rest(pilot)
+        want = np.flatnonzero((LABELS == 2) & (PREDICTED == 3))
+        assert app.selection is not None and app.selection.kind == "cell"
+        assert np.array_equal(app.selection.ids, want) and len(want) == 2
+        assert visible_tiles(app) == [int(want[0])]  # one group (true class car), its first sample
+        await pilot.press("h")  # car → car: the diagonal is hidden, so no samples
+        await rest(pilot)
+        assert len(app.selection.ids) == 0 and visible_tiles(app) == []
+        await pilot.press("d")  # show the diagonal: now the cell's samples appear
+        await rest(pilot)
+        assert np.array_equal(app.selection.ids, np.flatnonzero((LABELS == 2) & (PREDICTED == 2)))
+
+    run_app(response_cache, script, size=SIZE)
+
+
+def test_node_tabs_outcome_filter_and_opening_a_group(response_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("W", "j", "j", "j", "j")  # the tree on vehicles
+        await rest(pilot)
+        vehicles = LABELS >= 2
+        into = PREDICTED >= 2
+        s = app.selection
+        assert s is not None and s.kind == "node" and s.title == "vehicles"
+        counts = [int((vehicles & into).sum()), int((vehicles & ~into).sum()), int((~vehicles & into).sum())]
+        assert s.tabs == (("TP", counts[0]), ("FN", counts[1]), ("FP", counts[2])) and counts[1] == 2
+        assert np.array_equal(s.ids, np.flatnonzero(vehicles & into))
+        await pilot.press("w", "w")  # tree → matrix → samples
+        assert app.focused is app.samples.grid
+        await pilot.press("v")
+        assert app.selection.tab == 1 and np.array_equal(app.selection.ids, np.flatnonzero(vehicles & ~into))
+        await pilot.press("v")
+        assert np.array_equal(app.selection.ids, np.flatnonzero(~vehicles & into))
+        await pilot.press("v", "x")  # back to TP; right in original, wrong in grayscale
+        gray = np.array(GRAYSCALE).ravel()
+        want = np.flatnonzero(vehicles & into & (PREDICTED == LABELS) & (gray != LABELS))
+        assert "right in original, wrong in grayscale" in app.selection.title
+        assert np.array_equal(app.selection.ids, want)
+        await pilot.press("x", "x")  # the reverse, then all again
+        assert np.array_equal(app.selection.ids, np.flatnonzero(vehicles & into))
+        grid = app.samples.grid
+        groups = len(grid.items)
+        assert groups == 3 and grid.items[0].count > 1
+        await pilot.press("enter")  # open the biggest group: every one of its samples
+        assert grid.opened == 0 and len(grid.items) == grid.content.groups.counts[0]
+        await pilot.press("l")
+        details = app.samples.query_one("#samples-details").render()
+        assert f"#{grid.items[1].sample}" in str(details) and "original" in str(details)
+        await pilot.press("backspace")
+        assert grid.opened is None and len(grid.items) == groups
+
+    run_app(response_cache, script, size=SIZE)
+
+
+def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        assert app.showing_responses and app.focused is app.response_map
+        assert app.responses.view is not None and app.responses.view.name == "stage1"
+        assert app.response_map.drawing is not None
+        await pilot.press("W", "j", "j", "j", "j")  # the tree on vehicles: rank stage1's neurons for it
+        await settle(app, pilot)
+        ranking = app.responses.ranking
+        assert ranking is not None and ranking.group_name == "vehicles"
+        collective = np.asarray(app.responses.view.index.collective, dtype=np.float16)
+        want = relevance_order(ResponseIndex(collective).relevance(LABELS >= 2))
+        assert np.array_equal(ranking.order, want) and want[0] == 5  # the vehicle neuron comes first
+        drawing = app.response_map.drawing
+        assert drawing.levels.shape[1] == len(drawing.relevance) * 4  # d·d = 4 cells per neuron
+        assert np.isclose(drawing.relevance[0], ranking.scores[5])
+        s = app.selection
+        assert s is not None and s.kind == "neuron" and s.ids[0] == int(np.argmax(collective[:, 5]))
+        values, delta = app.tree_values()  # the tree shows neuron 5's mean response per node, top = 1
+        names = app.model.display.names
+        assert not delta and np.nanmax(values) == pytest.approx(1.0)
+        assert values[names.index("vehicles")] > 0.9 and values[names.index("animals")] < 0.2
+        await pilot.press("w")  # back to the map; next neuron
+        await pilot.press("l")
+        assert app.responses.channel() == int(want[1])
+        assert app.selection.ids[0] == int(np.argmax(collective[:, want[1]]))
+        before = app.response_map.drawing.levels.copy()
+        await pilot.press("T", "T")
+        assert app.responses.threshold == pytest.approx(0.6)
+        assert (app.response_map.drawing.levels == 16).sum() <= (before == 16).sum()
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert app.responses.layer_name == "stage2" and app.response_map.drawing is not None
+        assert app.response_map.drawing.levels.shape[1] == 3 * 4
+        await pilot.press("tab")
+        assert not app.showing_responses and app.focused is app.matrix
+
+    run_app(response_cache, script, size=SIZE)
+
+
+def test_result_sets_cycle_and_compare_ranks_the_drop(response_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        original = app.model.counts.copy()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert app.model.filters.result == "grayscale" and app.model.filters.compare == "original"
+        assert not np.array_equal(app.model.counts, original)
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert app.model.filters.result == "original"
+        await pilot.press("C")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and (screen.before, screen.after) == ("original", "grayscale")
+        for _ in range(100):
+            await pilot.pause()
+            if screen.ranking is not None:
+                break
+        ranking = screen.ranking
+        assert ranking is not None
+        names = [app.model.base.names[v] for v in ranking.change.ranked]
+        assert set(names) == {"all", "animals", "vehicles"}
+        assert ranking.change.change[ranking.change.ranked[0]] <= ranking.change.change[ranking.change.ranked[-1]]
+        assert screen.query_one(DataTable).row_count == 3
+        await pilot.press("enter")  # show the biggest drop: grayscale active, tree coloured by Δrecall
+        await settle(app, pilot)
+        assert app.model.filters.result == "grayscale" and app.model.filters.compare == "original"
+        assert app.model.delta and app.model.metric == "recall"
+        first = app.model.to_display(int(ranking.change.ranked[0]))
+        assert app.hierarchy.cursor_node is not None and app.hierarchy.cursor_node.data == first
+
+    run_app(response_cache, script, size=SIZE)
+
+
+def test_layer_keys_need_the_response_map_and_a_cache_without_layers_says_so(tmp_path: Path) -> None:
+    from conftest import write_tiny_cache
+
+    path = write_tiny_cache(tmp_path / "t.h5")
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        assert app.showing_responses
+        await pilot.press("tab")
+        assert not app.showing_responses
+        await pilot.press("t")  # not shown in the matrix view: the key does nothing there
+        assert app.responses.threshold == pytest.approx(0.5)
+
+    run_app(path, script, size=SIZE)
+
+
+# -- choosing how images are drawn -------------------------------------------------------------
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_image_backend_auto_falls_back_to_half_cells() -> None:
+    assert choose_backend("auto", {}, io.StringIO()).mode == "halfcell"  # not a terminal
+    assert choose_backend("auto", {"TMUX": "/tmp/tmux-0/default,1,0"}, FakeTTY()).mode == "halfcell"
+    assert choose_backend("auto", {"TERM": "screen-256color"}, FakeTTY()).mode == "halfcell"
+    assert choose_backend("auto", {"TERM": "dumb"}, FakeTTY()).mode == "off"
+    assert choose_backend("unicode", {}, io.StringIO()).mode == "unicode"
+    with pytest.raises(ValueError, match="--images must be one of"):
+        choose_backend("kitty")
+
+
+def test_a_terminal_reporting_zero_columns_does_not_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """textual-image 0.12 divides by the reported column count; the guard turns that into a default."""
+    from textual_image import _terminal
+
+    from blocks_tui.tui import images
+
+    monkeypatch.setattr(_terminal, "get_tiocgwinsz", lambda: (0, 0, 0, 0))
+    monkeypatch.setattr(_terminal.sys, "__stdout__", FakeTTY())
+    monkeypatch.delattr(_terminal.get_cell_size, "_result", raising=False)
+    with pytest.raises(ZeroDivisionError):
+        _terminal.get_cell_size()  # the library itself still fails this way
+    images._measure_cells()
+    assert _terminal.get_cell_size() == _terminal.CellSize(10, 20)
+    assert images._probe("sixel") in (True, False)  # never raises
+
+
+def test_images_off_draws_no_pictures(response_cache: Path) -> None:
+    from blocks_tui.cache import open_cache
+    from blocks_tui.tui.keymap import LoadedKeymap
+    from blocks_tui.tui.model import ViewerModel
+
+    async def main() -> None:
+        with open_cache(response_cache) as cache:
+            app = BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml")),
+                            images=ImageBackend("off", "test"))
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("j", "j", "l", "l", "l")
+                await rest(pilot)
+                tiles = [t for t in app.main.query(Tile) if t.sample is not None]
+                assert len(tiles) == 1 and not app.main.query(".tile-image")
+                assert tiles[0].children[0].render().plain == f"#{tiles[0].sample}"
+
+    import asyncio
+
+    asyncio.run(main())
+
+
+def test_response_map_is_a_widget_of_its_own() -> None:
+    assert ResponseMap.can_focus

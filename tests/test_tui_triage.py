@@ -1,0 +1,141 @@
+"""Keyboard-only triage: the outliers and mislabels panels, marks and notes saved, restored on restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from blocks_tui.analysis.triage import rank_outliers
+from blocks_tui.cache import open_cache
+from blocks_tui.cache.triage import triage_path
+from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.screens.dialogs import TextDialog
+
+from test_tui_pilot import ORIGINAL, run_app, settle, write_viewer_cache
+
+SIZE = (120, 40)
+LABELS = np.repeat(np.arange(5), 6)
+PREDICTED = np.array(ORIGINAL).ravel()
+
+
+@pytest.fixture
+def cache_path(tmp_path: Path) -> Path:
+    return write_viewer_cache(tmp_path / "pilot.h5")
+
+
+async def open_panel(app: BlocksApp, pilot: Pilot, key: str) -> None:
+    await pilot.press(key)
+    await settle(app, pilot)
+    await pilot.pause(2 * app.PANE_DELAY)
+
+
+def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_path: Path) -> None:
+    with open_cache(cache_path) as cache:
+        r = cache.result("original")
+        from blocks_tui.analysis import Tree
+
+        h = cache.hierarchy
+        want = rank_outliers(Tree.from_arrays(h.names, h.parent, h.class_index), cache.labels, r.topk_index,
+                             r.topk_prob)
+    names = ["cat", "dog", "car", "bus", "van"]
+
+    async def first_run(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        panel = app.triage_panel
+        assert panel.has_class("-open") and app.focused is panel.table
+        assert panel.table.row_count == len(want) >= 2
+        top = want[0]
+        # The matrix cursor sits on the row's cell and the pane shows exactly that cell's samples.
+        pos = app.model.display.position
+        assert app.model.cursor == (int(pos[top.true]), int(pos[top.predicted]))
+        cell = np.flatnonzero((LABELS == top.true) & (PREDICTED == top.predicted))
+        assert app.selection is not None and np.array_equal(app.selection.ids, cell)
+        await pilot.press("1")  # redundant; the cursor moves on to the next row
+        assert panel.table.cursor_row == 1
+        await pilot.press("k", "e")
+        assert isinstance(app.screen, TextDialog)
+        app.screen.query_one(Input).value = "same thing twice"
+        await pilot.press("enter")
+        await pilot.press("j", "3")  # the second row: ambiguous
+        saved = json.loads(triage_path(cache_path).read_text())
+        marks = {(o["true"], o["predicted"]): (o["decision"], o["note"]) for o in saved["outliers"]}
+        assert marks[(names[top.true], names[top.predicted])] == ("redundant", "same thing twice")
+        second = want[1]
+        assert marks[(names[second.true], names[second.predicted])] == ("ambiguous", "")
+        await pilot.press("escape")
+        assert not panel.has_class("-open") and app.focused is app.matrix
+
+    async def second_run(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        table = app.triage_panel.table
+        assert table.get_cell("0", "mark").plain == "redundant"
+        assert table.get_cell("0", "note") == "same thing twice"
+        assert table.get_cell("1", "mark").plain == "ambiguous"
+        await pilot.press("j", "0")  # clearing removes the entry from the file
+        saved = json.loads(triage_path(cache_path).read_text())
+        assert len(saved["outliers"]) == 1
+
+    run_app(cache_path, first_run, size=SIZE)
+    run_app(cache_path, second_run, size=SIZE)
+
+
+def test_mislabels_panel_marks_samples(cache_path: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "m")
+        panel = app.triage_panel
+        wrong = np.flatnonzero(LABELS != PREDICTED)
+        assert panel.kind == "mislabels" and panel.table.row_count == len(wrong)
+        first = app._triage[1][0]
+        assert app.selection is not None and app.selection.ids.tolist() == [first.sample]
+        await pilot.press("2")
+        saved = json.loads(triage_path(cache_path).read_text())
+        assert [(s["sample"], s["decision"]) for s in saved["samples"]] == [(first.sample, "mislabeled")]
+        await pilot.press("o")  # the other panel replaces it; pressing it again closes it
+        await settle(app, pilot)
+        assert panel.kind == "outliers"
+        await pilot.press("o")
+        assert not panel.has_class("-open")
+
+    run_app(cache_path, script, size=SIZE)
+
+
+def test_an_unwritable_folder_keeps_marks_in_memory_and_export_saves_them(cache_path: Path,
+                                                                          tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        app._store.path = blocker / "pilot.triage.json"  # creating a file there fails, even as root
+        await pilot.press("1")
+        assert not app._store.saved and not app._store.path.exists()
+        assert "cannot write" in app.status.message.plain and "E exports" in app.status.message.plain
+        assert app._store.decision(app._triage_key(*app._triage_row())) == "redundant"  # kept in memory
+        assert app.triage_panel.table.get_cell("0", "mark").plain == "redundant"
+        await pilot.press("E")
+        assert isinstance(app.screen, TextDialog)
+        target = tmp_path / "exported.json"
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        assert json.loads(target.read_text())["outliers"][0]["decision"] == "redundant"
+
+    run_app(cache_path, script, size=SIZE)
+
+
+def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path: Path) -> None:
+    path = triage_path(cache_path)
+    path.write_text("{ not json")
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        assert app.triage_panel.table.row_count > 0
+        assert app._store is not None and app._store.message and "corrupt" in app._store.message
+        aside = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".corrupt")]
+        assert len(aside) == 1 and aside[0].read_text() == "{ not json"
+
+    run_app(cache_path, script, size=SIZE)
