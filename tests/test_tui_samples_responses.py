@@ -276,3 +276,24 @@ def test_images_off_draws_no_pictures(response_cache: Path) -> None:
 
 def test_response_map_is_a_widget_of_its_own() -> None:
     assert ResponseMap.can_focus
+
+
+def test_halfcell_strips_put_two_pixel_rows_in_each_cell() -> None:
+    from rich.color import Color
+
+    from blocks_tui.tui.widgets.thumbnail import HalfcellThumb, halfcell_strips
+
+    pixels = np.zeros((4, 2, 3), dtype=np.uint8)
+    pixels[0] = (255, 0, 0)  # red, green, blue, white rows
+    pixels[1] = (0, 255, 0)
+    pixels[2] = (0, 0, 255)
+    pixels[3] = (255, 255, 255)
+    strips = halfcell_strips(pixels, 2, 2)
+    assert len(strips) == 2 and all(s.cell_length == 2 for s in strips)
+    (first,) = list(strips[0])  # two equal cells merge into one segment
+    assert first.text == "▀▀"
+    assert first.style.color == Color.from_rgb(255, 0, 0) and first.style.bgcolor == Color.from_rgb(0, 255, 0)
+    (second,) = list(strips[1])
+    assert second.style.color == Color.from_rgb(0, 0, 255) and second.style.bgcolor == Color.from_rgb(255, 255, 255)
+    assert ImageBackend("halfcell", "test").widget_class is HalfcellThumb
+    assert ImageBackend("off", "test").widget_class is None

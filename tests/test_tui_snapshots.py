@@ -64,7 +64,7 @@ async def _after_keys(pilot: Pilot) -> None:
     """Let workers (layer loading, ranking) finish and the sample pane follow the resting cursor."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.2)
+    await pilot.pause(3 * BlocksApp.PANE_DELAY)
 
 
 def test_response_map_ranked_for_a_group_120x40(snap_compare: Any, viewer: Any) -> None:

@@ -211,6 +211,8 @@ class BlocksApp(App[None]):
             return  # hidden behind the response map
         self.viewport = (message.width, message.height)
         self.redraw()
+        if self.selection is None and self._pane_timer is not None:  # the first frame: fill the pane now
+            self.show_selection(self.model.cell_selection(*self.matrix.cursor))
 
     def on_confusion_matrix_cursor_requested(self, message: ConfusionMatrix.CursorRequested) -> None:
         self.model.set_cursor_bins(message.row, message.column)
@@ -445,7 +447,7 @@ class BlocksApp(App[None]):
         self.redraw()
 
     # -- the sample pane -----------------------------------------------------------------------
-    PANE_DELAY = 0.06
+    PANE_DELAY = 0.15
     """Seconds the pane waits after a cursor move: a held key repaints the matrix at key rate and the
     thumbnails once, when the cursor rests (decoding and drawing them costs more than the matrix)."""
 
@@ -832,9 +834,10 @@ class BlocksApp(App[None]):
         self._triage = (kind, rows)
         names = self.model.cache.class_names
         store = self._store
-        title = Text.assemble(("Block outliers" if kind == "outliers" else "Mislabel candidates", "bold"),
-                              (f"  of {result} · {len(rows):,} rows · 1 redundant 2 mislabeled 3 ambiguous "
-                               "4 expected 0 clear · e note · E export", "dim"))
+        what = "Block outliers" if kind == "outliers" else "Mislabel candidates"
+        title = Text(f"{what} of {result} · {len(rows):,} rows · 1 redundant 2 mislabeled 3 ambiguous "
+                     "4 expected 0 clear · e note · E export", style="dim")
+        title.stylize("bold not dim", 0, len(what))
         table_rows = []
         for i, row in enumerate(rows):
             entry = store.get(self._triage_key(kind, row)) if store else None

@@ -32,9 +32,18 @@ class ImageBackend:
 
     @property
     def widget_class(self) -> Any:
-        """The textual-image widget class for this mode (None for ``off``)."""
+        """The widget class that draws a thumbnail in this mode (None for ``off``).
+
+        Half cells use :class:`~blocks_tui.tui.widgets.thumbnail.HalfcellThumb`, which caches its
+        strips (ten times cheaper per repaint than textual-image's renderable); the graphics
+        protocols and unicode use textual-image's widgets.
+        """
         if self.mode == "off":
             return None
+        if self.mode == "halfcell":
+            from .widgets.thumbnail import HalfcellThumb
+
+            return HalfcellThumb
         widget = _import_widgets()
         return {"tgp": widget.TGPImage, "sixel": widget.SixelImage, "halfcell": widget.HalfcellImage,
                 "unicode": widget.UnicodeImage}[self.mode]

@@ -51,7 +51,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
                 await pilot.press(key)
                 await pilot.pause()
             await app.workers.wait_for_complete()
-            await pilot.pause()
+            await pilot.pause(3 * app.PANE_DELAY)  # the sample pane follows a resting cursor
             app.save_screenshot(filename=output.name, path=str(output.parent or Path(".")))
 
     with open_cache(path) as cache:

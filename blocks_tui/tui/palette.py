@@ -73,6 +73,8 @@ class Palette:
                 same = upper == lower
                 self.chars.append(" " if same else UPPER_HALF)
                 self.styles.append(backgrounds[lower] if same else Style(color=top, bgcolor=bottom))
+        # One-cell segments, made once: in a busy response map nearly every run is one cell long.
+        self.singles = [Segment(c, st) for c, st in zip(self.chars, self.styles)]
 
     @property
     def n_levels(self) -> int:
@@ -95,8 +97,9 @@ class Palette:
         starts = np.concatenate([[0], cuts]).tolist()
         stops = np.concatenate([cuts, [len(row)]]).tolist()
         values = row[starts].tolist()
-        chars, styles = self.chars, self.styles
-        return Strip([Segment(chars[p] * (b - a), styles[p]) for a, b, p in zip(starts, stops, values)], width)
+        chars, styles, singles = self.chars, self.styles, self.singles
+        return Strip([singles[p] if b - a == 1 else Segment(chars[p] * (b - a), styles[p])
+                      for a, b, p in zip(starts, stops, values)], width)
 
 
 def palette_for(color_system: str | None) -> Palette:

@@ -20,7 +20,6 @@ import numpy as np
 from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.message import Message
@@ -30,6 +29,7 @@ from textual.widgets import Static
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
 from ..bindings import SAMPLE_KEYS, bindings
 from ..samples import SampleDetails, Selection
+from .thumbnail import HalfcellThumb, halfcell_strips
 
 TILE_WIDTH = 13  # 12 image columns and a gap
 TILE_HEIGHT = 8  # 6 image rows, a caption and a gap
@@ -97,21 +97,36 @@ class Tile(Vertical):
         super().__init__(classes="tile")
         self.image_class = image_class
         self.sample: int | None = None
+        self._pending: tuple[int | None, Any, Text] | None = None
+
+    def on_mount(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self.show(*pending)
 
     def compose(self) -> ComposeResult:
         if self.image_class is None:
             yield Caption()  # --images off: the sample id stands in for the picture
+        elif self.image_class is HalfcellThumb:
+            yield HalfcellThumb(classes="tile-image")
         else:
             yield self.image_class(None, classes="tile-image")
         yield Caption()
 
-    def show(self, sample: int | None, image: PILImage.Image | None, caption: Text) -> None:
-        """Show a sample (None: an empty slot) and its caption."""
-        picture, label = self.children[0], self.children[1]
+    def show(self, sample: int | None, picture: Any, caption: Text) -> None:
+        """Show a sample (None: an empty slot) and its caption; ``picture`` is what :meth:`ThumbGrid._decode`
+        made for this tile's image widget (strips for half cells, a PIL image for textual-image)."""
+        if len(self.children) < 2:  # mounted a moment ago, not composed yet: show it once it is
+            self._pending = (sample, picture, caption)
+            return
+        image, label = self.children[0], self.children[1]
         if self.image_class is None:
-            picture.set(Text("" if sample is None else f"#{sample}", style="dim"))  # type: ignore[attr-defined]
+            image.set(Text("" if sample is None else f"#{sample}", style="dim"))  # type: ignore[attr-defined]
         elif sample != self.sample:
-            _set_image(picture, image)
+            if isinstance(image, HalfcellThumb):
+                image.set_picture(picture)
+            else:
+                _set_image(image, picture)
         self.sample = sample
         label.set(caption)  # type: ignore[attr-defined]
 
@@ -145,7 +160,7 @@ class ThumbGrid(Widget, can_focus=True):
         self.top = 0  # first visible item
         self.columns = 1
         self.rows = 1
-        self._images: LRUCache[int, PILImage.Image] = LRUCache(256)
+        self._images: LRUCache[int, Any] = LRUCache(256)
 
     async def on_resize(self) -> None:
         """As many tiles as fit, mounted once per size: scrolling only swaps their pictures."""
@@ -221,15 +236,19 @@ class ThumbGrid(Widget, can_focus=True):
                 caption.stylize("reverse")
             tile.show(item.sample, images.get(item.sample), caption)
 
-    def _decode(self, samples: list[int]) -> dict[int, PILImage.Image]:
-        """PIL images of the visible samples; reads only those not decoded yet, in one ascending read."""
+    def _decode(self, samples: list[int]) -> dict[int, Any]:
+        """Pictures of the visible samples (half-cell strips, or PIL images for textual-image), cached;
+        reads only the thumbnails not decoded yet, in one ascending read."""
         if self.image_class is None or self.content is None:
             return {}
         missing = sorted({s for s in samples if self._images.get(s) is None})
         if missing:
             pixels = self.content.thumbnails(np.array(missing, dtype=np.int64))
             for sample, array in zip(missing, pixels):
-                self._images[sample] = PILImage.fromarray(np.ascontiguousarray(array))
+                if self.image_class is HalfcellThumb:
+                    self._images[sample] = halfcell_strips(array, TILE_WIDTH - 1, TILE_HEIGHT - 2)
+                else:
+                    self._images[sample] = PILImage.fromarray(np.ascontiguousarray(array))
         return {s: self._images[s] for s in samples if self._images.get(s) is not None}
 
     def on_focus(self) -> None:
