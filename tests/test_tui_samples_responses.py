@@ -146,16 +146,18 @@ def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache
         drawing = app.response_map.drawing
         assert drawing.levels.shape[1] == len(drawing.relevance) * 4  # d·d = 4 cells per neuron
         assert np.isclose(drawing.relevance[0], ranking.scores[5])
-        s = app.selection
-        assert s is not None and s.kind == "neuron" and s.ids[0] == int(np.argmax(collective[:, 5]))
+        await rest(pilot)
+        s = app.selection  # the tree's cursor moved last: the pane shows the node, not the neuron
+        assert s is not None and s.kind == "node" and s.title == "vehicles"
         values, delta = app.tree_values()  # the tree shows neuron 5's mean response per node, top = 1
         names = app.model.display.names
         assert not delta and np.nanmax(values) == pytest.approx(1.0)
         assert values[names.index("vehicles")] > 0.9 and values[names.index("animals")] < 0.2
-        await pilot.press("w")  # back to the map; next neuron
-        await pilot.press("l")
+        await pilot.press("w", "l")  # back to the map, next neuron: its samples replace the node's
         assert app.responses.channel() == int(want[1])
-        assert app.selection.ids[0] == int(np.argmax(collective[:, want[1]]))
+        assert app.selection.kind == "neuron" and app.selection.ids[0] == int(np.argmax(collective[:, want[1]]))
+        await pilot.press("h")
+        assert app.selection.ids[0] == int(np.argmax(collective[:, 5]))
         before = app.response_map.drawing.levels.copy()
         await pilot.press("T", "T")
         assert app.responses.threshold == pytest.approx(0.6)
@@ -297,3 +299,33 @@ def test_halfcell_strips_put_two_pixel_rows_in_each_cell() -> None:
     assert second.style.color == Color.from_rgb(0, 0, 255) and second.style.bgcolor == Color.from_rgb(255, 255, 255)
     assert ImageBackend("halfcell", "test").widget_class is HalfcellThumb
     assert ImageBackend("off", "test").widget_class is None
+
+
+def test_regressions_from_review(response_cache: Path) -> None:
+    """Each of these broke once: a crash comparing trees, filters narrowing twice, a stale pane."""
+    from dataclasses import replace
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        await pilot.press("O", "O", "O")  # sort by metric: a new tree object on every pass
+        app.apply_filters(replace(app.model.filters, compare="original", top_k=None))
+        await settle(app, pilot)
+        assert app.is_running  # it compared two Trees with == and crashed
+        await pilot.press("tab", "W", "j", "j", "j", "j")  # the tree on vehicles: its TP in the pane
+        await rest(pilot)
+        before = app.selection
+        assert before is not None and before.kind == "node"
+        await pilot.press("r")  # another result set: the pane follows with the new counts
+        await settle(app, pilot)
+        await rest(pilot)
+        gray = np.array(GRAYSCALE).ravel()
+        assert np.array_equal(app.selection.ids, np.flatnonzero((LABELS >= 2) & (gray >= 2)))
+        app.show_selection(app.model.ranked_selection("mislabel", "top", np.arange(30)))
+        ids = app.selection.ids.copy()
+        for _ in range(3):  # all → right/wrong → wrong/right → all: back to where it started
+            app.model.cycle_outcome_filter()
+            app.reselect()
+        assert np.array_equal(app.selection.ids, ids) and app.selection.title == "top"
+
+    run_app(response_cache, script, size=SIZE)

@@ -139,3 +139,37 @@ def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path:
         assert len(aside) == 1 and aside[0].read_text() == "{ not json"
 
     run_app(cache_path, script, size=SIZE)
+
+
+def test_rows_ranked_after_the_panel_closed_leave_the_cursor_alone(cache_path: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        rows = app._triage[1]
+        await pilot.press("escape", "j")
+        cursor = app.model.cursor
+        app._triage_rows("outliers", "original", rows)  # a ranking that finishes after the panel closed
+        await pilot.pause()
+        assert not app.triage_panel.has_class("-open") and app.model.cursor == cursor
+
+    run_app(cache_path, script, size=SIZE)
+
+
+def test_a_mark_saved_in_the_other_direction_is_found(cache_path: Path) -> None:
+    from blocks_tui.cache.triage import CacheIdentity, OutlierKey, TriageStore
+
+    names = ["cat", "dog", "car", "bus", "van"]
+    with open_cache(cache_path) as cache:
+        store = TriageStore.open(cache_path, CacheIdentity.of_cache(cache))
+        r = cache.result("original")
+        from blocks_tui.analysis import Tree
+
+        h = cache.hierarchy
+        top = rank_outliers(Tree.from_arrays(h.names, h.parent, h.class_index), cache.labels, r.topk_index,
+                            r.topk_prob)[0]
+        store.mark(OutlierKey(names[top.predicted], names[top.true]), 4)  # as another result set keyed it
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        assert app.triage_panel.table.get_cell("0", "mark").plain == "expected"
+
+    run_app(cache_path, script, size=SIZE)

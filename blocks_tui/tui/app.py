@@ -94,7 +94,8 @@ class BlocksApp(App[None]):
         self._pane_timer: Timer | None = None
         self._tree_shows: tuple[object, ...] | None = None  # (layer, neuron, tree) the tree's bars show
         self._store: TriageStore | None = None
-        self._triage: tuple[str, list[Any]] | None = None  # the panel's kind and rows
+        self._triage: tuple[str, list[Any], str] | None = None  # the panel's kind, rows and result set
+        self._wanted_group: tuple[str, int] | None = None  # (layer, base node) the last ranking asked for
 
     # -- widgets ---------------------------------------------------------------------
     @property
@@ -198,8 +199,10 @@ class BlocksApp(App[None]):
             d = self.model.display
             means = self.responses.node_means(d.order, d.start, d.stop)
             if means is not None:
-                top = np.nanmax(means) if np.any(np.isfinite(means)) else 0.0
-                return (means / top if top > 0 else np.zeros_like(means)), False
+                finite = means[np.isfinite(means)]
+                low, top = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+                span = top - low
+                return ((means - low) / span if span > 0 else np.zeros_like(means)), False
         return self.model.metric_values(), self.model.delta
 
     def refresh_tree_values(self) -> None:
@@ -349,13 +352,20 @@ class BlocksApp(App[None]):
         k = self.model.cache.result(self.model.filters.result).topk_index.shape[1]
         self.push_screen(FilterScreen(self.model.filters, list(self.model.cache.result_names), k), self.apply_filters)
 
-    def apply_filters(self, filters: Filters | None) -> None:
+    def apply_filters(self, filters: Filters | None, then: Callable[[], None] | None = None) -> None:
+        """Install new filters; a sample-filter change is a worker pass, after which ``then`` (if given)
+        shows the result instead of the default redraw."""
         if filters is None:
             return
+        self._after_filters = then
         m = self.model
         m.set_cell_filters(filters.diagonal, filters.min_count)
         if filters.sample_key() == m.filters.sample_key():
-            self.redraw()
+            self._after_filters = None
+            if then is not None:
+                then()
+            else:
+                self.redraw()
             return
         previous, m.filters = m.filters, filters  # shown at once in the header; the counts follow
         self.refresh_header()
@@ -377,8 +387,10 @@ class BlocksApp(App[None]):
         else:
             self.refresh_tree()
             self.redraw()
-        if self.showing_responses:
-            self.reselect()
+        self.reselect()  # the pane's samples, tabs and outcome marks under the new result set
+        triage = self._triage
+        if self.triage_panel.has_class("-open") and triage is not None and triage[2] != data.filters.result:
+            self.action_triage(triage[0], reopen=True)  # the panel's rows belong to one result set
 
     # -- partition and seriation (workers) ----------------------------------------------------
     def action_partition(self) -> None:
@@ -433,18 +445,28 @@ class BlocksApp(App[None]):
 
     def _seriation_done(self, result: Seriated) -> None:
         self.model.apply_seriation(result)
-        self.refresh_tree()
-        self.redraw()
+        self._new_base()
         what = f"Seriated {self.model.breadcrumb()[-1]} with {result.method}: the matrix shows its order."
         self.push_screen(AdoptDialog(what), self._adopt_chosen)
 
     def _adopt_chosen(self, adopt: bool | None) -> None:
         if adopt:
             self.model.adopt()
+            self.redraw()
         else:
             self.model.discard()
-            self.refresh_tree()
+            self._new_base()
+
+    def _new_base(self) -> None:
+        """The base tree was replaced (seriation on trial, discarded): base node ids mean other nodes now."""
+        self.responses.ranking = None
+        self._wanted_group = None
+        self.refresh_tree()
         self.redraw()
+        if self.selection is not None and self.selection.kind == "node" and self._focused_node is not None:
+            self.show_selection(self.model.node_selection(self._focused_node))
+        if self.showing_responses:
+            self.rank_for(self._group_node())
 
     # -- the sample pane -----------------------------------------------------------------------
     PANE_DELAY = 0.15
@@ -491,8 +513,8 @@ class BlocksApp(App[None]):
             self.show_neuron_samples()
         elif s.kind == "cell":
             self.show_selection(self.model.cell_selection(*self.matrix.cursor))
-        else:
-            self.show_selection(self.model.ranked_selection(s.kind, s.title, s.ids))
+        elif s.key:
+            self.show_selection(self.model.ranked_selection(s.kind, *s.key))  # unfiltered title and ids
 
     def on_thumb_grid_tab_requested(self, message: ThumbGrid.TabRequested) -> None:
         s = self.selection
@@ -545,11 +567,7 @@ class BlocksApp(App[None]):
             if choice.node is not None:
                 self.hierarchy.put_cursor(self.model.to_display(choice.node))
 
-        if wanted.sample_key() == m.filters.sample_key():
-            show_change()
-        else:
-            self._after_filters = show_change
-            self.apply_filters(wanted)
+        self.apply_filters(wanted, then=show_change)
 
     def action_epoch(self, step: int) -> None:
         """Training dynamics: the previous or next epoch-N result set (the final model last)."""
@@ -604,11 +622,7 @@ class BlocksApp(App[None]):
             self.redraw()
             self.hierarchy.put_cursor(node)
 
-        if choice.result == m.filters.result:
-            show_node()
-        else:
-            self._after_filters = show_node
-            self.apply_filters(replace(m.filters, result=choice.result))
+        self.apply_filters(replace(m.filters, result=choice.result), then=show_node)
 
     # -- the response map --------------------------------------------------------------------------
     def action_toggle_view(self) -> None:
@@ -647,9 +661,16 @@ class BlocksApp(App[None]):
 
     def _layer_loaded(self, view: LayerView) -> None:
         self.responses.views[view.name] = view
-        if view.name == self.responses.layer_name:
+        if view.name == self.responses.layer_name and self.showing_responses:
             self.rank_for(self._group_node())
             self.redraw_responses()
+            self._neuron_to_pane()
+
+    def _neuron_to_pane(self) -> None:
+        """Show the cursor neuron's samples unless the user asked for another selection (the tree's node)."""
+        if self._pane_timer is not None:
+            return  # a newer request (the tree cursor's node) is on its way to the pane
+        if self.focused is self.response_map or (self.selection is not None and self.selection.kind == "neuron"):
             self.show_neuron_samples()
 
     def _group_node(self) -> int:
@@ -664,6 +685,7 @@ class BlocksApp(App[None]):
         if view is None:
             return
         base = m.to_base(node)
+        self._wanted_group = (view.name, base)
         if r.ranking is not None and r.ranking.layer == view.name and r.ranking.group == base:
             return
         d = m.display
@@ -671,6 +693,7 @@ class BlocksApp(App[None]):
             if r.ranking is not None:
                 r.ranking, r.neuron, r.first = None, 0, 0
                 self.redraw_responses()
+            self._wanted_group = None
             return
         classes = d.order[int(d.start[node]) : int(d.stop[node])].copy()
         job = partial(rank_neurons, view, m.cache.labels, classes, base, d.names[node])
@@ -678,13 +701,13 @@ class BlocksApp(App[None]):
 
     def _ranked(self, ranking: Ranking) -> None:
         r = self.responses
-        if ranking.layer != r.layer_name:
+        if (ranking.layer, ranking.group) != self._wanted_group:  # the cursor has moved on since
             return
         r.ranking = ranking
         r.neuron = r.first = 0
         self.redraw_responses()
         if self.showing_responses:
-            self.show_neuron_samples()
+            self._neuron_to_pane()
 
     def on_response_map_viewport_changed(self, message: ResponseMap.ViewportChanged) -> None:
         if message.width > 0 and message.height > 0:
@@ -722,7 +745,7 @@ class BlocksApp(App[None]):
         widget.show(ResponseDrawing(frame.levels, rows.gutter, rows.magnify, view.d, frame.relevance, title),
                     (r.row, r.neuron - r.first))
         self._response_status(rows)
-        shown = (view.name, r.channel(), self.model.display)
+        shown = (view.name, r.channel(), id(self.model.display))  # identity: Trees hold arrays
         if shown != self._tree_shows:  # relabelling every tree node costs more than the map: only on a change
             self._tree_shows = shown
             self.refresh_tree_values()
@@ -786,8 +809,10 @@ class BlocksApp(App[None]):
             self.ensure_layer()
 
     def on_response_map_zoom_in(self, message: ResponseMap.ZoomIn) -> None:
+        if self.responses.view is None:
+            return  # still loading: the rows on screen are not this window's yet
         rows = self._response_rows()
-        reason = self.model.zoom_in_position(int(rows.edges[self.responses.row]))
+        reason = self.model.zoom_in_position(int(rows.edges[min(self.responses.row, rows.bins - 1)]))
         if reason:
             self.status.say(Text(reason, style="yellow"))
             return
@@ -810,10 +835,10 @@ class BlocksApp(App[None]):
                 self.notify(self._store.message, severity="warning", timeout=15)
         return self._store
 
-    def action_triage(self, kind: str) -> None:
-        """Open the outliers or mislabels panel (the same key again closes it)."""
+    def action_triage(self, kind: str, reopen: bool = False) -> None:
+        """Open the outliers or mislabels panel (the same key again closes it; ``reopen`` refills it)."""
         panel = self.triage_panel
-        if panel.has_class("-open") and panel.kind == kind:
+        if panel.has_class("-open") and panel.kind == kind and not reopen:
             self.close_triage()
             return
         self.triage_store()
@@ -831,7 +856,10 @@ class BlocksApp(App[None]):
         self.run_job("triage", what, job, partial(self._triage_rows, kind, result))
 
     def _triage_rows(self, kind: str, result: str, rows: list[Any]) -> None:
-        self._triage = (kind, rows)
+        panel = self.triage_panel
+        if not panel.has_class("-open") or panel.kind != kind or result != self.model.filters.result:
+            return  # closed, switched or outdated while the rows were ranked
+        self._triage = (kind, rows, result)
         names = self.model.cache.class_names
         store = self._store
         what = "Block outliers" if kind == "outliers" else "Mislabel candidates"
@@ -858,9 +886,14 @@ class BlocksApp(App[None]):
             self.status.say(Text("nothing to triage here", style="yellow"))
 
     def _triage_key(self, kind: str, row: Any) -> OutlierKey | SampleKey:
+        """The store's key of a row.  An outlier pair is keyed by its heavier direction, which another
+        result set may flip: a mark saved the other way round is found and kept under that key."""
         names = self.model.cache.class_names
         if kind == "outliers":
-            return OutlierKey(names[row.true], names[row.predicted])
+            key = OutlierKey(names[row.true], names[row.predicted])
+            flipped = OutlierKey(key.predicted, key.true)
+            store = self._store
+            return flipped if store is not None and store.get(key) is None and store.get(flipped) else key
         return SampleKey(row.sample, self.model.cache.sources[row.sample])
 
     def close_triage(self) -> None:
@@ -870,7 +903,7 @@ class BlocksApp(App[None]):
     def _triage_row(self) -> tuple[str, Any] | None:
         if self._triage is None:
             return None
-        kind, rows = self._triage
+        kind, rows, _ = self._triage
         index = self.triage_panel.table.cursor_row
         return (kind, rows[index]) if 0 <= index < len(rows) else None
 
@@ -878,7 +911,7 @@ class BlocksApp(App[None]):
         """Put the matrix cursor on the row's cell and show its samples."""
         if self._triage is None or not 0 <= message.index < len(self._triage[1]):
             return
-        kind, rows = self._triage
+        kind, rows, _ = self._triage
         row = rows[message.index]
         names = self.model.cache.class_names
         if kind == "outliers":

@@ -445,7 +445,8 @@ class ViewerModel:
 
     def ranked_selection(self, kind: str, title: str, ids: np.ndarray) -> Selection:
         """A ranked list from elsewhere (a neuron's top samples, mislabel candidates), best first."""
-        return self._outcome_filtered(Selection(kind, title, np.asarray(ids, dtype=np.int64)))
+        ids = np.asarray(ids, dtype=np.int64)
+        return self._outcome_filtered(Selection(kind, title, ids, key=(title, ids)))
 
     def _outcome_filtered(self, selection: Selection) -> Selection:
         compare = self.filters.compare

@@ -98,6 +98,7 @@ class Tile(Vertical):
         self.image_class = image_class
         self.sample: int | None = None
         self._pending: tuple[int | None, Any, Text] | None = None
+        self._picture: Any = None
 
     def on_mount(self) -> None:
         if self._pending is not None:
@@ -122,7 +123,8 @@ class Tile(Vertical):
         image, label = self.children[0], self.children[1]
         if self.image_class is None:
             image.set(Text("" if sample is None else f"#{sample}", style="dim"))  # type: ignore[attr-defined]
-        elif sample != self.sample:
+        elif sample != self.sample or picture is not self._picture:
+            self._picture = picture
             if isinstance(image, HalfcellThumb):
                 image.set_picture(picture)
             else:
@@ -160,7 +162,7 @@ class ThumbGrid(Widget, can_focus=True):
         self.top = 0  # first visible item
         self.columns = 1
         self.rows = 1
-        self._images: LRUCache[int, Any] = LRUCache(256)
+        self._images: LRUCache[int, Any] = LRUCache(1024)
 
     async def on_resize(self) -> None:
         """As many tiles as fit, mounted once per size: scrolling only swaps their pictures."""
