@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from blocks_tui.analysis import ResponseIndex, Tree, filtered_confusion, group_metrics, metric_change, rank_change
+from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.analysis.response_view import (
     build_layer_view,
     node_channel_means,
-    relevance_order,
     response_rows,
     scaled_cells,
     threshold_levels,

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from blocks_tui.analysis import ResponseIndex
-from blocks_tui.analysis.response_view import relevance_order
+from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.cache import CacheWriter
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.images import ImageBackend, choose_backend

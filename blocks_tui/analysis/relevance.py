@@ -185,9 +185,9 @@ def top_neurons(
     if n < 0:
         raise ValueError(f"n must be 0 or more, got {n}")
     score = index.relevance(in_group, eps)
-    usable = np.flatnonzero(~np.isnan(score))
-    best = usable[np.lexsort((usable, -score[usable]))][:n]
-    return best.astype(np.int64), score[best]
+    order = relevance_order(score)
+    best = order[~np.isnan(score[order])][:n]
+    return best, score[best]
 
 
 def top_activating(collective: np.ndarray, neuron: int, n: int = 20, samples: np.ndarray | None = None) -> np.ndarray:
@@ -269,13 +269,31 @@ def node_average_response(tree: Tree, labels: np.ndarray, collective: np.ndarray
         sums = np.zeros((tree.n_classes, collective.shape[1]))
         if len(by):
             sums[labels[by][firsts]] = np.add.reduceat(collective[by].astype(np.float32), firsts, axis=0)
-    # Prefix sums in unified order make every node one subtraction.
-    ordered = sums[tree.order]
+    return node_means(tree.order, tree.start, tree.stop, sums, counts)
+
+
+def node_means(order: np.ndarray, start: np.ndarray, stop: np.ndarray, class_sums: np.ndarray,
+               class_counts: np.ndarray) -> np.ndarray:
+    """Sample-weighted mean per node, from per-class sums and sample counts.
+
+    Nodes are ``[start, stop)`` runs of ``order`` (a tree's unified or
+    display order); ``class_sums`` is (classes,) or (classes, channels),
+    ``class_counts`` (classes,).  Prefix sums in that order make every node
+    one subtraction: O(classes + nodes).  nan for a node without samples.
+    """
+    ordered = np.asarray(class_sums, dtype=np.float64)[order]
     prefix = np.concatenate([np.zeros((1,) + ordered.shape[1:]), np.cumsum(ordered, axis=0)])
-    count_prefix = np.concatenate([[0.0], np.cumsum(counts[tree.order])])
-    node_sum = prefix[tree.stop] - prefix[tree.start]
-    node_count = count_prefix[tree.stop] - count_prefix[tree.start]
+    count_prefix = np.concatenate([[0.0], np.cumsum(np.asarray(class_counts, dtype=np.float64)[order])])
+    node_sum = prefix[stop] - prefix[start]
+    node_count = count_prefix[stop] - count_prefix[start]
     if node_sum.ndim == 2:
         node_count = node_count[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(node_count > 0, node_sum / node_count, np.nan)
+
+
+def relevance_order(scores: np.ndarray) -> np.ndarray:
+    """(channels,) int64 channel order: most relevant first, undefined (nan) scores last, ties by index."""
+    s = np.asarray(scores, dtype=np.float64)
+    key = np.where(np.isnan(s), -np.inf, s)
+    return np.lexsort((np.arange(len(s)), -key)).astype(np.int64)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .relevance import ResponseIndex
+from .relevance import ResponseIndex, node_means, response_map
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,7 @@ def build_layer_view(name: str, class_mean: np.ndarray, collective: np.ndarray, 
     pass over the samples.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    cm = np.asarray(class_mean, dtype=np.float64)
-    class_channel = cm.sum(axis=(2, 3)) if cm.ndim == 4 else cm
+    class_channel = response_map(class_mean).astype(np.float64)
     count = np.bincount(labels, minlength=n_classes).astype(np.float64)
     cells = scaled_cells(class_mean)
     d = int(round(np.sqrt(cells.shape[2])))
@@ -82,27 +81,15 @@ def build_layer_view(name: str, class_mean: np.ndarray, collective: np.ndarray, 
     return LayerView(name, d, cells, class_channel, count, index.top_samples(n_top), index)
 
 
-def relevance_order(scores: np.ndarray) -> np.ndarray:
-    """(channels,) int64 channel order: most relevant first, undefined (nan) scores last, ties by index."""
-    s = np.asarray(scores, dtype=np.float64)
-    key = np.where(np.isnan(s), -np.inf, s)
-    return np.lexsort((np.arange(len(s)), -key)).astype(np.int64)
-
-
 def node_channel_means(view: LayerView, order: np.ndarray, start: np.ndarray, stop: np.ndarray,
                        channel: int) -> np.ndarray:
     """(nodes,) mean response of ``channel`` for every node given as ``[start, stop)`` ranges of ``order``.
 
-    Prefix sums over the display order make each node one subtraction, so
-    colouring a 2000-node tree costs O(classes + nodes).
+    From the class means weighted by class size, so colouring a 2000-node
+    tree costs O(classes + nodes) and no pass over samples.
     """
-    count = view.class_count[order]
-    weighted = np.nan_to_num(view.class_channel[order, channel]) * count
-    s = np.concatenate([[0.0], np.cumsum(weighted)])
-    c = np.concatenate([[0.0], np.cumsum(count)])
-    n = c[stop] - c[start]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (s[stop] - s[start]) / n, np.nan)
+    sums = np.nan_to_num(view.class_channel[:, channel]) * view.class_count
+    return node_means(order, start, stop, sums, view.class_count)
 
 
 def response_rows(cells: np.ndarray, order: np.ndarray, edges: np.ndarray, channels: np.ndarray) -> np.ndarray:

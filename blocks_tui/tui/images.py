@@ -9,7 +9,8 @@ ZeroDivisionError at import time.  So the import happens here, once,
 before Textual starts, with its probes switched off; the probes we do want
 run under a guard that turns any failure into "half cells".  tmux passes
 neither Kitty graphics nor Sixel through reliably, so inside tmux ``auto``
-means half cells.  Nothing here can raise into the viewer, and ``auto``
+means half cells, which are drawn by our own widget (see
+:mod:`~blocks_tui.tui.widgets.thumbnail`) without importing textual-image.  Nothing here can raise into the viewer, and ``auto``
 costs at most three 0.1 s probes on a graphics-less terminal.
 """
 
@@ -110,8 +111,9 @@ def choose_backend(mode: str = "auto", environ: Mapping[str, str] | None = None,
         raise ValueError(f"--images must be one of {', '.join(MODES)}, got {mode!r}")
     env = os.environ if environ is None else environ
     out = sys.__stdout__ if stdout is None else stdout
-    _import_widgets()
     if mode != "auto":
+        if mode in ("tgp", "sixel", "unicode"):
+            _import_widgets()  # here, before Textual starts, with its probes off
         if mode in ("tgp", "sixel") and _isatty(out):
             _measure_cells()
         return ImageBackend(mode, "asked for")
@@ -121,6 +123,7 @@ def choose_backend(mode: str = "auto", environ: Mapping[str, str] | None = None,
         return ImageBackend("off", "TERM=dumb")
     if env.get("TMUX") or env.get("STY") or env.get("TERM", "").startswith(("screen", "tmux")):
         return ImageBackend("halfcell", "inside tmux/screen, which do not pass graphics through")
+    _import_widgets()
     for name in ("sixel", "tgp"):
         if _probe(name):
             _measure_cells()

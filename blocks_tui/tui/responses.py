@@ -20,10 +20,10 @@ from ..analysis.response_view import (
     LayerView,
     build_layer_view,
     node_channel_means,
-    relevance_order,
     response_rows,
     threshold_levels,
 )
+from ..analysis.relevance import relevance_order
 
 THRESHOLD_STEP = 0.05
 RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
