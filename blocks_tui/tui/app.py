@@ -96,6 +96,7 @@ class BlocksApp(App[None]):
         self._store: TriageStore | None = None
         self._triage: tuple[str, list[Any], str] | None = None  # the panel's kind, rows and result set
         self._wanted_group: tuple[str, int] | None = None  # (layer, base node) the last ranking asked for
+        self._rows_cache: tuple[tuple[Any, ...], Any] | None = None  # the response map's row layout
 
     # -- widgets ---------------------------------------------------------------------
     @property
@@ -715,9 +716,16 @@ class BlocksApp(App[None]):
             self.redraw_responses()
 
     def _response_rows(self) -> Any:
-        """Row bins for the response map: the matrix's window, blocks and gutter, as many as fit its height."""
-        rows = self.response_map.rows_height
-        return self.model.frame(10**6, rows, n_levels=1, store=False)
+        """Row bins for the response map: the matrix's window, blocks and gutter, as many as fit its height.
+
+        Kept until the window, its blocks, the tree or the height change: a neuron or threshold key
+        redraws the map with the same rows.
+        """
+        m = self.model
+        key = (m.window(), tuple(m.blocks()), id(m.display), id(m.pyramid), self.response_map.rows_height)
+        if self._rows_cache is None or self._rows_cache[0] != key:
+            self._rows_cache = (key, m.frame(10**6, key[-1], n_levels=1, store=False))
+        return self._rows_cache[1]
 
     def redraw_responses(self) -> None:
         r = self.responses
