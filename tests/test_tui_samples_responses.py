@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ async def rest(pilot: Pilot) -> None:
 
 
 def visible_tiles(app: BlocksApp) -> list[int]:
-    return [t.sample for t in app.main.query(Tile) if t.sample is not None]
+    return app.samples.grid.visible_samples
 
 
 def test_selecting_a_cell_shows_exactly_its_samples(response_cache: Path) -> None:
@@ -255,7 +256,10 @@ def test_a_terminal_reporting_zero_columns_does_not_crash(monkeypatch: pytest.Mo
     assert images._probe("sixel") in (True, False)  # never raises
 
 
-def test_images_off_draws_no_pictures(response_cache: Path) -> None:
+def _run_with_images(response_cache: Path, mode: str, check: Callable[[BlocksApp], None]) -> None:
+    """Open the viewer with thumbnails drawn in ``mode``, select the car→bus cell (one sample), then ``check``."""
+    import asyncio
+
     from blocks_tui.cache import open_cache
     from blocks_tui.tui.keymap import LoadedKeymap
     from blocks_tui.tui.model import ViewerModel
@@ -263,17 +267,58 @@ def test_images_off_draws_no_pictures(response_cache: Path) -> None:
     async def main() -> None:
         with open_cache(response_cache) as cache:
             app = BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml")),
-                            images=ImageBackend("off", "test"))
+                            images=ImageBackend(mode, "test"))
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.press("j", "j", "l", "l", "l")
                 await rest(pilot)
-                tiles = [t for t in app.main.query(Tile) if t.sample is not None]
-                assert len(tiles) == 1 and not app.main.query(".tile-image")
-                assert tiles[0].children[0].render().plain == f"#{tiles[0].sample}"
-
-    import asyncio
+                check(app)
 
     asyncio.run(main())
+
+
+def _grid_text(app: BlocksApp) -> list[str]:
+    grid = app.samples.grid
+    return [grid.render_line(y).text for y in range(grid.size.height)]
+
+
+def test_images_off_draws_no_pictures(response_cache: Path) -> None:
+    def check(app: BlocksApp) -> None:
+        grid = app.samples.grid
+        (sample,) = grid.visible_samples
+        lines = _grid_text(app)
+        assert lines[0].startswith(f"#{sample}") and "bus" not in lines[0]  # the id where the picture would be
+        assert "car" in lines[1]  # then the caption: the true class
+        assert "▀" not in "".join(lines) and not grid.children
+
+    _run_with_images(response_cache, "off", check)
+
+
+def test_halfcell_grid_draws_pictures_and_captions_itself(response_cache: Path) -> None:
+    def check(app: BlocksApp) -> None:
+        grid = app.samples.grid
+        assert not grid.children  # no widget per tile
+        (sample,) = grid.visible_samples
+        lines = _grid_text(app)
+        assert all(line[:12] == "▀" * 12 for line in lines[:6])  # the picture, two pixel rows per cell
+        assert lines[6].startswith("≈ car ×2")  # caption: in the top 5, true class car, a group of two
+        assert lines[7].strip() == "" and lines[0][12:].strip() == ""  # the gaps; the second slot is empty
+        top = grid.render_line(0)
+        assert top is grid.render_line(0)  # repaints reuse the line
+
+    _run_with_images(response_cache, "halfcell", check)
+
+
+def test_textual_image_modes_use_a_widget_per_tile(response_cache: Path) -> None:
+    def check(app: BlocksApp) -> None:
+        grid = app.samples.grid
+        tiles = [t for t in app.main.query(Tile) if t.view.sample is not None]
+        assert [t.view.sample for t in tiles] == grid.visible_samples and len(tiles) == 1
+        image = tiles[0].query_one(".tile-image")
+        assert type(image).__name__ == "UnicodeImage" and image._image is not None
+        want = grid.content.thumbnails(np.array(grid.visible_samples))[0]
+        np.testing.assert_array_equal(np.asarray(image._image), want)  # the cached thumbnail, as a PIL image
+
+    _run_with_images(response_cache, "unicode", check)
 
 
 def test_response_map_is_a_widget_of_its_own() -> None:
@@ -283,7 +328,7 @@ def test_response_map_is_a_widget_of_its_own() -> None:
 def test_halfcell_strips_put_two_pixel_rows_in_each_cell() -> None:
     from rich.color import Color
 
-    from blocks_tui.tui.widgets.thumbnail import HalfcellThumb, halfcell_strips
+    from blocks_tui.tui.widgets.thumbnail import halfcell_strips
 
     pixels = np.zeros((4, 2, 3), dtype=np.uint8)
     pixels[0] = (255, 0, 0)  # red, green, blue, white rows
@@ -297,7 +342,7 @@ def test_halfcell_strips_put_two_pixel_rows_in_each_cell() -> None:
     assert first.style.color == Color.from_rgb(255, 0, 0) and first.style.bgcolor == Color.from_rgb(0, 255, 0)
     (second,) = list(strips[1])
     assert second.style.color == Color.from_rgb(0, 0, 255) and second.style.bgcolor == Color.from_rgb(255, 255, 255)
-    assert ImageBackend("halfcell", "test").widget_class is HalfcellThumb
+    assert ImageBackend("halfcell", "test").widget_class is None  # the grid draws half cells itself
     assert ImageBackend("off", "test").widget_class is None
 
 

@@ -82,7 +82,7 @@ class BlocksApp(App[None]):
         self.model = model
         self.keymap_file = keymap or load_keymap()
         self.images = images or ImageBackend("halfcell", "default")
-        self.main = MainScreen(self.images.widget_class)
+        self.main = MainScreen(self.images)
         self.responses = ResponseState(list(getattr(model.cache, "layer_names", [])))
         self.selection: Selection | None = None
         self._response_viewport: tuple[int, int] | None = None

@@ -33,21 +33,15 @@ class ImageBackend:
 
     @property
     def widget_class(self) -> Any:
-        """The widget class that draws a thumbnail in this mode (None for ``off``).
-
-        Half cells use :class:`~blocks_tui.tui.widgets.thumbnail.HalfcellThumb`, which caches its
-        strips (ten times cheaper per repaint than textual-image's renderable); the graphics
-        protocols and unicode use textual-image's widgets.
+        """The textual-image widget class that draws a thumbnail in this mode; None for half cells and
+        ``off``, which the sample grid draws itself from cached strips
+        (:mod:`~blocks_tui.tui.widgets.thumbnail`: ten times cheaper per repaint than textual-image's
+        renderable, and no widget per tile).
         """
-        if self.mode == "off":
+        if self.mode in ("halfcell", "off"):
             return None
-        if self.mode == "halfcell":
-            from .widgets.thumbnail import HalfcellThumb
-
-            return HalfcellThumb
         widget = _import_widgets()
-        return {"tgp": widget.TGPImage, "sixel": widget.SixelImage, "halfcell": widget.HalfcellImage,
-                "unicode": widget.UnicodeImage}[self.mode]
+        return {"tgp": widget.TGPImage, "sixel": widget.SixelImage, "unicode": widget.UnicodeImage}[self.mode]
 
 
 class _NoTTY:

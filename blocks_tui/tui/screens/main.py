@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 
 from ..bindings import MAIN_KEYS, bindings
+from ..images import ImageBackend
 from ..widgets.header import Breadcrumb
 from ..widgets.hierarchy import HierarchyTree
 from ..widgets.matrix import ConfusionMatrix
@@ -31,9 +30,9 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#matrix"
     BINDINGS = bindings(MAIN_KEYS)
 
-    def __init__(self, image_class: Any) -> None:
+    def __init__(self, images: ImageBackend) -> None:
         super().__init__()
-        self.image_class = image_class
+        self.images = images
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="header")
@@ -42,7 +41,7 @@ class MainScreen(Screen[None]):
             with ContentSwitcher(initial="matrix", id="centre"):
                 yield ConfusionMatrix(id="matrix")
                 yield ResponseMap(id="responses")
-            yield SamplePane(self.image_class, id="selection")
+            yield SamplePane(self.images, id="selection")
         yield TriagePanel(id="triage")
         yield StatusLine(id="status")
         yield Footer(compact=True)

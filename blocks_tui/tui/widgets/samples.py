@@ -6,9 +6,9 @@ class (its best-ranked sample and the group's size); Enter opens a group
 and shows all of it, Backspace closes it.  The grid holds a fixed set of
 tiles, as many as fit, and scrolls by reassigning their images, so only
 the thumbnails on screen are ever read and decoded: a 5,000-sample
-selection costs what a 6-sample one does.  A tile's border says the
-outcome (green: top-1 right, yellow: in the top 5, red: wrong), and the
-details lines describe the focused sample in every result set.
+selection costs what a 6-sample one does.  A tile's caption marks the
+outcome (green ✓: top-1 right, yellow ≈: in the top 5, red ✗: wrong),
+and the details lines describe the focused sample in every result set.
 """
 
 from __future__ import annotations
@@ -18,21 +18,27 @@ from typing import Any, Callable
 
 import numpy as np
 from PIL import Image as PILImage
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
 from ..bindings import SAMPLE_KEYS, bindings
+from ..images import ImageBackend
 from ..samples import SampleDetails, Selection
-from .thumbnail import HalfcellThumb, halfcell_strips
+from .thumbnail import halfcell_strips
 
-TILE_WIDTH = 13  # 12 image columns and a gap
-TILE_HEIGHT = 8  # 6 image rows, a caption and a gap
+IMAGE_WIDTH, IMAGE_HEIGHT = 12, 6  # cells of one thumbnail
+TILE_WIDTH = IMAGE_WIDTH + 1  # and a gap
+TILE_HEIGHT = IMAGE_HEIGHT + 2  # a caption and a gap
 OUTCOME_MARK = ("✓", "≈", "✗")
 OUTCOME_STYLE = ("green", "yellow", "red")
 
@@ -72,8 +78,20 @@ def _set_image(widget: Any, image: PILImage.Image | None) -> None:
     widget.refresh()
 
 
+@dataclass(frozen=True)
+class _TileView:
+    """What one tile shows: a sample (None: an empty slot), its picture and its caption."""
+
+    sample: int | None
+    picture: Any  # half-cell strips, a PIL image for textual-image, or None
+    caption: Text
+
+
+_EMPTY = _TileView(None, None, Text(""))
+
+
 class Caption(Widget):
-    """One line under a thumbnail: outcome mark, class, group size; reversed on the cursor's tile."""
+    """One line under a textual-image thumbnail: outcome mark, class, group size."""
 
     DEFAULT_CSS = "Caption { width: 12; height: 1; }"
 
@@ -91,50 +109,44 @@ class Caption(Widget):
 
 
 class Tile(Vertical):
-    """One thumbnail and its caption, at a fixed size so that changing them never needs a layout pass."""
+    """A textual-image thumbnail and its caption (graphics and unicode modes only), at a fixed size so that
+    changing them never needs a layout pass."""
 
     def __init__(self, image_class: Any) -> None:
         super().__init__(classes="tile")
         self.image_class = image_class
-        self.sample: int | None = None
-        self._pending: tuple[int | None, Any, Text] | None = None
-        self._picture: Any = None
+        self.view = _EMPTY
+        self._pending: _TileView | None = None
 
     def on_mount(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self.show(*pending)
+            self.show(pending)
 
     def compose(self) -> ComposeResult:
-        if self.image_class is None:
-            yield Caption()  # --images off: the sample id stands in for the picture
-        elif self.image_class is HalfcellThumb:
-            yield HalfcellThumb(classes="tile-image")
-        else:
-            yield self.image_class(None, classes="tile-image")
+        yield self.image_class(None, classes="tile-image")
         yield Caption()
 
-    def show(self, sample: int | None, picture: Any, caption: Text) -> None:
-        """Show a sample (None: an empty slot) and its caption; ``picture`` is what :meth:`ThumbGrid._decode`
-        made for this tile's image widget (strips for half cells, a PIL image for textual-image)."""
+    def show(self, view: _TileView) -> None:
         if len(self.children) < 2:  # mounted a moment ago, not composed yet: show it once it is
-            self._pending = (sample, picture, caption)
+            self._pending = view
             return
         image, label = self.children[0], self.children[1]
-        if self.image_class is None:
-            image.set(Text("" if sample is None else f"#{sample}", style="dim"))  # type: ignore[attr-defined]
-        elif sample != self.sample or picture is not self._picture:
-            self._picture = picture
-            if isinstance(image, HalfcellThumb):
-                image.set_picture(picture)
-            else:
-                _set_image(image, picture)
-        self.sample = sample
-        label.set(caption)  # type: ignore[attr-defined]
+        if view.sample != self.view.sample or view.picture is not self.view.picture:
+            _set_image(image, view.picture)
+        self.view = view
+        label.set(view.caption)  # type: ignore[attr-defined]
 
 
 class ThumbGrid(Widget, can_focus=True):
-    """The tiles.  Keys move a cursor over groups (or over an opened group's samples)."""
+    """The tiles.  Keys move a cursor over groups (or over an opened group's samples).
+
+    With half cells (the default) and with ``--images off`` the grid draws
+    its tiles itself, line by line, from the cached strips: one widget
+    instead of three per tile, so a repaint walks fewer widgets and a
+    resize mounts nothing.  Kitty graphics, Sixel and unicode need
+    textual-image's widgets, so there each tile is a :class:`Tile`.
+    """
 
     BINDINGS = bindings(SAMPLE_KEYS)
 
@@ -151,9 +163,10 @@ class ThumbGrid(Widget, can_focus=True):
     class OutcomeFilterRequested(Message):
         """``x``: cycle the result-set filter."""
 
-    def __init__(self, image_class: Any, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, images: ImageBackend, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.image_class = image_class
+        self.image_class = images.widget_class  # None: the grid draws its tiles itself
+        self.pictures = images.mode != "off"
         self.content: PaneContent | None = None
         self.items: list[_Item] = []
         self.outcome: np.ndarray = np.zeros(0, dtype=np.int8)
@@ -162,23 +175,37 @@ class ThumbGrid(Widget, can_focus=True):
         self.top = 0  # first visible item
         self.columns = 1
         self.rows = 1
+        self.shown: list[_TileView] = []  # one per slot, row by row
         self._images: LRUCache[int, Any] = LRUCache(1024)
+        self._lines: dict[int, Strip] = {}  # drawn tiles: rendered lines, dropped when what they show changes
+
+    @property
+    def draws_tiles(self) -> bool:
+        return self.image_class is None
 
     async def on_resize(self) -> None:
-        """As many tiles as fit, mounted once per size: scrolling only swaps their pictures."""
+        """As many tiles as fit, laid out once per size: scrolling only swaps their pictures."""
         columns = max(1, self.size.width // TILE_WIDTH)
         rows = max(1, self.size.height // TILE_HEIGHT)
-        if (columns, rows) != (self.columns, self.rows) or not self.children:
+        if (columns, rows) != (self.columns, self.rows) or not (self.shown or self.children):
             self.columns, self.rows = columns, rows
-            self.styles.grid_size_columns = columns
-            await self.remove_children()
-            await self.mount_all([Tile(self.image_class) for _ in range(self.capacity)])
+            self.shown = [_EMPTY] * self.capacity
+            if not self.draws_tiles:
+                self.styles.grid_size_columns = columns
+                await self.remove_children()
+                await self.mount_all([Tile(self.image_class) for _ in range(self.capacity)])
             self._scroll_to_cursor()
+        self._lines.clear()
         self._draw()
 
     @property
     def capacity(self) -> int:
         return self.columns * self.rows
+
+    @property
+    def visible_samples(self) -> list[int]:
+        """The samples on screen, in reading order."""
+        return [view.sample for view in self.shown if view.sample is not None]
 
     # -- content ------------------------------------------------------------------
     def show(self, content: PaneContent) -> None:
@@ -219,14 +246,16 @@ class ThumbGrid(Widget, can_focus=True):
             self.top = (self.cursor // cols - self.rows + 1) * cols
 
     def _draw(self) -> None:
-        if not self.is_mounted:
+        """Show the visible items: only the tiles whose sample, picture or caption changed are repainted."""
+        if not self.is_mounted or not self.shown:
             return
         visible = self.items[self.top : self.top + self.capacity]
         images = self._decode([i.sample for i in visible])
         names = self.content.class_names if self.content else []
-        for slot, tile in enumerate(self.query(Tile)):
+        views = []
+        for slot in range(self.capacity):
             if slot >= len(visible):
-                tile.show(None, None, Text(""))
+                views.append(_EMPTY)
                 continue
             item, at = visible[slot], self.top + slot
             outcome = int(self.outcome[at]) if at < len(self.outcome) else 2
@@ -236,22 +265,75 @@ class ThumbGrid(Widget, can_focus=True):
                                     (count, "bold"))
             if at == self.cursor and self.has_focus:
                 caption.stylize("reverse")
-            tile.show(item.sample, images.get(item.sample), caption)
+            views.append(_TileView(item.sample, images.get(item.sample), caption))
+        if not self.draws_tiles:
+            for tile, view in zip(self.query(Tile), views):
+                tile.show(view)
+            self.shown = views
+            return
+        changed_rows = {slot // self.columns for slot, (old, new) in enumerate(zip(self.shown, views))
+                        if old.sample != new.sample or old.picture is not new.picture or old.caption != new.caption}
+        self.shown = views
+        for row in sorted(changed_rows):
+            for y in range(row * TILE_HEIGHT, (row + 1) * TILE_HEIGHT):
+                self._lines.pop(y, None)
+            self.refresh(Region(0, row * TILE_HEIGHT, self.size.width, TILE_HEIGHT))
 
     def _decode(self, samples: list[int]) -> dict[int, Any]:
         """Pictures of the visible samples (half-cell strips, or PIL images for textual-image), cached;
         reads only the thumbnails not decoded yet, in one ascending read."""
-        if self.image_class is None or self.content is None:
+        if not self.pictures or self.content is None:
             return {}
         missing = sorted({s for s in samples if self._images.get(s) is None})
         if missing:
             pixels = self.content.thumbnails(np.array(missing, dtype=np.int64))
             for sample, array in zip(missing, pixels):
-                if self.image_class is HalfcellThumb:
-                    self._images[sample] = halfcell_strips(array, TILE_WIDTH - 1, TILE_HEIGHT - 2)
+                if self.draws_tiles:
+                    self._images[sample] = halfcell_strips(array, IMAGE_WIDTH, IMAGE_HEIGHT)
                 else:
                     self._images[sample] = PILImage.fromarray(np.ascontiguousarray(array))
         return {s: self._images[s] for s in samples if self._images.get(s) is not None}
+
+    def notify_style_update(self) -> None:
+        """Focus tints the background: every cached line is stale."""
+        super().notify_style_update()
+        self._lines.clear()
+
+    def render_line(self, y: int) -> Strip:
+        if not self.draws_tiles:
+            return super().render_line(y)
+        line = self._lines.get(y)
+        if line is None:
+            line = self._lines[y] = self._grid_line(y)
+        return line
+
+    def _grid_line(self, y: int) -> Strip:
+        """Line ``y`` of the drawn tiles: each tile's line and a one-cell gap, side by side."""
+        row, dy = divmod(y, TILE_HEIGHT)
+        base = self.rich_style
+        gap = Strip.blank(TILE_WIDTH - IMAGE_WIDTH, base)
+        parts = []
+        for column in range(self.columns):
+            slot = row * self.columns + column
+            view = self.shown[slot] if row < self.rows and slot < len(self.shown) else _EMPTY
+            parts += [self._tile_line(view, dy, base), gap]
+        return Strip.join(parts).crop_extend(0, self.size.width, base)
+
+    def _tile_line(self, view: _TileView, dy: int, base: Style) -> Strip:
+        """Line ``dy`` of one drawn tile: the picture's half cells then the caption, or (``--images off``)
+        the sample id then the caption."""
+        if view.sample is None:
+            return Strip.blank(IMAGE_WIDTH, base)
+        if self.pictures:
+            if dy < IMAGE_HEIGHT:
+                return view.picture[dy] if view.picture is not None else Strip.blank(IMAGE_WIDTH, base)
+            text = view.caption if dy == IMAGE_HEIGHT else None
+        else:
+            text = {0: Text(f"#{view.sample}", style="dim"), 1: view.caption}.get(dy)
+        if text is None:
+            return Strip.blank(IMAGE_WIDTH, base)
+        segments = Segment.apply_style(text.render(self.app.console), base)
+        return Strip(segments).crop_extend(0, IMAGE_WIDTH, base)
 
     def on_focus(self) -> None:
         self._draw()
@@ -293,14 +375,14 @@ class ThumbGrid(Widget, can_focus=True):
 class SamplePane(Vertical):
     """Title, tabs, the grid and the focused sample's details."""
 
-    def __init__(self, image_class: Any, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, images: ImageBackend, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.image_class = image_class
+        self.images = images
 
     def compose(self) -> ComposeResult:
         yield Static("", id="samples-title")
         yield Static("", id="samples-tabs")
-        yield ThumbGrid(self.image_class, id="samples-grid")
+        yield ThumbGrid(self.images, id="samples-grid")
         yield Static("", id="samples-details")
 
     @property
