@@ -42,10 +42,13 @@ def test_bench_ui_measures_frames_keys_and_start_up(tmp_path: Path) -> None:
     assert isinstance(report, UiReport) and report.classes == 60
     assert 0 < report.frame_data_ms < 1000 and 0 < report.strips_warm_ms <= report.strips_cold_ms * 5
     assert [k.name for k in report.keys] == ["cursor move (j)", "zoom in (enter)", "zoom out (backspace)"]
-    assert all(k.wall_ms > 0 and k.empty_wall_ms > 0 and k.floor_wall_ms > 0 for k in report.keys)
+    assert all(k.wall_ms > 0 and k.empty_wall_ms > 0 and k.floor_wall_ms > 0 and k.matched_wall_ms > 0
+               for k in report.keys)
+    assert report.widgets > 10  # the viewer's screen, counted for the widget-matched control
     assert 0 < report.first_frame_s[0] < 30
     text = format_report(report)
-    for needle in ("cold frame, total", "strips, warm", "key-to-idle", "zoom out (backspace)", "first frame"):
+    for needle in ("cold frame, total", "strips, warm", "key-to-idle", "zoom out (backspace)", "first frame",
+                   f"same, {report.widgets} widgets"):
         assert needle in text
 
 
@@ -65,3 +68,18 @@ def test_view_screenshot_writes_an_svg_without_a_terminal(tmp_path: Path) -> Non
     bad = subprocess.run([sys.executable, "-m", "blocks_tui", "view", str(cache), "--screenshot", str(out),
                           "--size", "huge"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert bad.returncode == 2 and "--size takes WIDTHxHEIGHT" in bad.stderr
+
+
+def test_widget_matched_control_holds_as_many_widgets_as_asked() -> None:
+    """The bench's floor for an app of the viewer's size really has that many widgets in its screen."""
+    import asyncio
+
+    from blocks_tui.tui.bench import _OneRepaint, _screen_widgets
+
+    async def count(widgets: int) -> int:
+        app = _OneRepaint(widgets)
+        async with app.run_test(size=(40, 10)) as pilot:
+            await pilot.pause()
+            return _screen_widgets(app)
+
+    assert asyncio.run(count(0)) == 2 and asyncio.run(count(31)) == 31

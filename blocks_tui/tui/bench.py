@@ -8,12 +8,15 @@ once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
   empty strip cache ("cold"), then the same 60 lines again ("warm").
 * **Keys**: the viewer and an empty Textual app, headless at 200x60, each
   pressing the same keys through the Pilot.  ``pilot.press`` returns once
-  the app is idle (Textual's own test: two ``wait_for_idle`` rounds), so
-  its wall time is key-to-idle.  Idle detection sleeps in steps of 20 ms,
-  so an app that repaints anything at all on a key needs one step more
-  than the empty app (about 62 ms against 41 ms, 1.5x): a third app that
-  repaints one character per key is measured too, as that floor.  The CPU
-  time per key is reported beside it: what the keys cost without the
+  the app is idle (Textual's own test: two ``wait_for_idle`` rounds, then
+  a message round trip through every widget of the screen), so its wall
+  time is key-to-idle.  Idle detection sleeps in steps of 20 ms and calls
+  a step busy when it used 1 ms of CPU, so an app that repaints anything
+  at all on a key needs one step more than the empty app (about 62 ms
+  against 41 ms, 1.5x), and the round trip adds about 0.06 ms per widget.
+  Two controls measure that floor: an app that repaints one character per
+  key, and the same app holding as many idle widgets as the viewer.  The
+  CPU time per key is reported beside it: what the keys cost without the
   sleeps.
 * **Start-up**: ``python -m blocks_tui view CACHE`` in a pseudo-terminal,
   from process start until the first matrix half block (``▀``) is written.
@@ -42,7 +45,7 @@ import termios
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Callable
 
 import numpy as np
 from textual.app import App, ComposeResult
@@ -70,7 +73,8 @@ class KeyTiming:
     cpu_ms: float
     empty_wall_ms: float
     empty_cpu_ms: float
-    floor_wall_ms: float
+    floor_wall_ms: float  # the one-repaint app
+    matched_wall_ms: float  # the one-repaint app with as many widgets as the viewer
 
     @property
     def ratio(self) -> float:
@@ -86,6 +90,7 @@ class UiReport:
     strips_warm_ms: float = 0.0
     frame_bins: int = 0
     keys: list[KeyTiming] = field(default_factory=list)
+    widgets: int = 0  # in the viewer's screen during the key timings
     first_frame_s: list[float] = field(default_factory=list)
     layer_channels: int = 0
     layer_load_s: float = 0.0
@@ -136,11 +141,27 @@ class _Counter(Widget):
         return str(self.count % 10)
 
 
+class _Idle(Widget):
+    """A widget that draws nothing and never changes: it only answers the Pilot's round trip."""
+
+    DEFAULT_CSS = "_Idle { height: 0; }"
+
+
 class _OneRepaint(App[None]):
-    """The floor: the least an app can do on a key and still show it (repaint one character)."""
+    """The floor: the least an app can do on a key and still show it (repaint one character).
+
+    ``widgets``: how many widgets its screen holds in all (padded with :class:`_Idle` ones), to
+    compare with an app of that many widgets.
+    """
+
+    def __init__(self, widgets: int = 0) -> None:
+        super().__init__()
+        self.padding = max(0, widgets - 2)  # the screen and the counter
 
     def compose(self) -> ComposeResult:
         yield _Counter()
+        for _ in range(self.padding):
+            yield _Idle()
 
     def on_key(self) -> None:
         counter = self.query_one(_Counter)
@@ -244,23 +265,27 @@ async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiRe
         report.pane_small_ms = 1000 * statistics.median(timings["small"])
 
 
-async def _press_times(app: App[None], keys: list[str], presses: int,
-                       before: Callable[[], Awaitable[None]] | None = None) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of ``pilot.press`` for each round of ``keys``; the first key's figures."""
+def _screen_widgets(app: App[None]) -> int:
+    """Widgets in the app's screen, the screen included: what ``pilot.press`` visits after each key."""
+    return len(list(app.screen.walk_children(with_self=True)))
+
+
+async def _press_times(app: App[None], keys: list[str], presses: int) -> tuple[float, float, int]:
+    """Median wall and CPU milliseconds of ``pilot.press`` for each round of ``keys`` (the first key's
+    figures), and the number of widgets in the screen."""
     walls: list[float] = []
     cpus: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         for _ in range(presses):
-            if before is not None:
-                await before()
             for i, key in enumerate(keys):
                 w0, c0 = time.perf_counter(), time.process_time()
                 await pilot.press(key)
                 if i == 0:
                     walls.append(time.perf_counter() - w0)
                     cpus.append(time.process_time() - c0)
-    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
+        widgets = _screen_widgets(app)
+    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus), widgets
 
 
 async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None:
@@ -273,18 +298,22 @@ async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None
 
     # (name, keys of one round): the first key is timed, the second puts the state back.
     for name, keys in (("cursor move (j)", ["j", "k"]), ("zoom in (enter)", ["enter", "backspace"])):
-        wall, cpu = await _press_times(viewer(), keys, presses)
-        empty_wall, empty_cpu = await _press_times(_Empty(), keys, presses)
-        floor_wall, _ = await _press_times(_OneRepaint(), keys, presses)
-        report.keys.append(KeyTiming(name, wall, cpu, empty_wall, empty_cpu, floor_wall))
+        wall, cpu, report.widgets = await _press_times(viewer(), keys, presses)
+        empty_wall, empty_cpu, _ = await _press_times(_Empty(), keys, presses)
+        floor_wall, _, _ = await _press_times(_OneRepaint(), keys, presses)
+        matched_wall, _, _ = await _press_times(_OneRepaint(report.widgets), keys, presses)
+        report.keys.append(KeyTiming(name, wall, cpu, empty_wall, empty_cpu, floor_wall, matched_wall))
     wall, cpu = await _zoom_out_times(viewer(), presses)
     empty_wall, empty_cpu = await _zoom_out_times(_Empty(), presses)
     floor_wall, _ = await _zoom_out_times(_OneRepaint(), presses)
-    report.keys.append(KeyTiming("zoom out (backspace)", wall, cpu, empty_wall, empty_cpu, floor_wall))
+    matched_wall, _ = await _zoom_out_times(_OneRepaint(report.widgets), presses)
+    report.keys.append(KeyTiming("zoom out (backspace)", wall, cpu, empty_wall, empty_cpu, floor_wall,
+                                 matched_wall))
 
 
 async def _zoom_out_times(app: App[None], presses: int) -> tuple[float, float]:
-    """Zoom out is timed after an untimed zoom in, so every timed press really zooms out."""
+    """Zoom out is timed after an untimed zoom in, so every timed press really zooms out (the controls
+    get the same two keys)."""
     walls: list[float] = []
     cpus: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -367,19 +396,22 @@ def format_report(r: UiReport) -> str:
         f"{_verdict(r.frame_cold_ms <= FRAME_GOAL_MS)}",
         f"  strips, warm (from LRU cache)     {r.strips_warm_ms:6.2f}",
         "",
-        f"key-to-idle, headless Pilot at {SIZE[0]}x{SIZE[1]} (median)",
-        f"  {'key':<22}{'viewer':>10}{'empty app':>12}{'ratio':>8}  {'goal':<14}{'one-repaint app':>17}"
-        f"{'CPU/key viewer':>17}{'empty':>9}",
+        f"key-to-idle, headless Pilot at {SIZE[0]}x{SIZE[1]} (median); ratios against the empty app",
+        f"  {'key':<22}{'viewer':>10}{'empty app':>12}{'ratio':>8}  {'goal':<14}"
+        f"{'one-repaint app':>17}{f'same, {r.widgets} widgets':>21}{'CPU/key viewer':>17}{'empty':>9}",
     ]
     for k in r.keys:
         floor = f"{k.floor_wall_ms:.1f} ms {k.floor_wall_ms / k.empty_wall_ms:.2f}x"
+        matched = f"{k.matched_wall_ms:.1f} ms {k.matched_wall_ms / k.empty_wall_ms:.2f}x"
         lines.append(
             f"  {k.name:<22}{k.wall_ms:7.1f} ms{k.empty_wall_ms:9.1f} ms{k.ratio:7.2f}x  "
             f"{'≤ ' + str(KEY_GOAL_RATIO) + 'x ' + _verdict(k.ratio <= KEY_GOAL_RATIO):<14}{floor:>17}"
-            f"{k.cpu_ms:14.2f} ms{k.empty_cpu_ms:6.2f} ms")
+            f"{matched:>21}{k.cpu_ms:14.2f} ms{k.empty_cpu_ms:6.2f} ms")
     lines += [
-        "  Pilot's idle test sleeps in 20 ms steps and any repaint costs one more step: the one-repaint app",
-        "  (one character redrawn per key) is the floor an app that shows a key press can reach.",
+        "  Pilot's idle test sleeps in 20 ms steps and any repaint costs one more step; after the steps it",
+        "  sends a message round trip through every widget of the screen.  The one-repaint app (one",
+        "  character redrawn per key) is the floor an app that shows a key press can reach; padded with idle",
+        f"  widgets to the viewer's {r.widgets}, it is the floor for an app of the viewer's size.",
         "",
         f"response map, {r.layer_channels}-channel layer (median)",
         f"  load the layer (worker)           {1000 * r.layer_load_s:6.0f} ms",
