@@ -374,3 +374,38 @@ def test_regressions_from_review(response_cache: Path) -> None:
         assert np.array_equal(app.selection.ids, ids) and app.selection.title == "top"
 
     run_app(response_cache, script, size=SIZE)
+
+
+def test_outcomes_of_many_result_sets_fit_the_details_lines() -> None:
+    """A `train` cache has a result set per epoch and model: the active one first, the rest counted."""
+    from rich.cells import cell_len
+
+    from blocks_tui.tui.samples import fit_outcomes
+
+    few = [("original", "top-1"), ("grayscale", "wrong"), ("rot90", "top-5")]
+    fitted = fit_outcomes(few, "grayscale", 29, 2)
+    assert fitted.rows == [[("grayscale", "wrong"), ("original", "top-1")], [("rot90", "top-5")]]
+    assert not fitted.rest and fitted.summary == ""
+
+    many = [(f"aware:epoch-{i}", ("top-1", "top-5", "wrong")[i % 3]) for i in range(1, 61)]
+    fitted = fit_outcomes(many, "aware:epoch-30", 29, 2)
+    shown = [entry for row in fitted.rows for entry in row]
+    assert 1 <= len(fitted.rows) <= 2 and shown[0] == ("aware:epoch-30", "top-1")
+    assert sum(fitted.rest.values()) == 60 - len(shown)  # every result set is shown or counted
+    assert fitted.rest["wrong"] == sum(o == "wrong" for _, o in many) - sum(o == "wrong" for _, o in shown)
+    last = "  ".join(f"✓ {n}" for n, _ in fitted.rows[-1]) + ("  " if fitted.rows[-1] else "") + fitted.summary
+    assert fitted.summary.startswith(f"+{60 - len(shown)} ") and cell_len(last) <= 29
+    for row in fitted.rows[:-1]:
+        assert cell_len("  ".join(f"✓ {n}" for n, _ in row)) <= 29
+
+
+def test_details_block_keeps_every_line_inside_the_pane() -> None:
+    from blocks_tui.tui.samples import SampleDetails
+    from blocks_tui.tui.widgets.samples import details_text
+
+    outcomes = [(f"baseline:epoch-{i}", "top-1") for i in range(40)] + [("original", "wrong")]
+    d = SampleDetails(7, "eval/7.png", "car", [("bus", 0.6), ("car", 0.3)], outcomes, active="original")
+    lines = details_text(d, 28).plain.split("\n")
+    assert len(lines) <= 2 + 5 + 2 and all(len(line) <= 28 for line in lines)
+    assert lines[-2] == "✗ original"  # the active result set first; the next entry needs a line of its own
+    assert lines[-1] == "✓ baseline:epoch-0  +39 ✓39"  # and the 39 that do not fit, counted

@@ -8,12 +8,17 @@ and decodes only the thumbnails on screen.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
+from rich.cells import cell_len
 
 from ..analysis.sample_selection import OUTCOMES, outcome_change, outcomes
+
+OUTCOME_MARK = dict(zip(OUTCOMES, ("✓", "≈", "✗")))
+"""How the pane marks an outcome: top-1 right, in the top 5, wrong."""
 
 OUTCOME_FILTERS = ("all", "right-then-wrong", "wrong-then-right")
 """The pane's result-set filter: every sample, those top-1 right in the active result set and wrong in the
@@ -46,6 +51,63 @@ class SampleDetails:
     true: str
     top: list[tuple[str, float]]  # top-5 predictions of the active result set
     outcomes: list[tuple[str, str]]  # (result set, outcome) for every result set
+    active: str = ""  # the active result set
+
+
+@dataclass(frozen=True)
+class FittedOutcomes:
+    """Outcomes laid out for a few lines: ``rows`` of (result set, outcome), then ``rest`` summed up."""
+
+    rows: list[list[tuple[str, str]]]
+    rest: Counter[str]  # outcome → how many result sets that did not fit have it
+
+    @property
+    def summary(self) -> str:
+        """``+12 ✓9 ≈2 ✗1`` for the result sets left out; empty when all fit."""
+        return _summary(self.rest)
+
+
+def _summary(rest: Counter[str]) -> str:
+    if not rest:
+        return ""
+    return f"+{sum(rest.values())}" + "".join(f" {OUTCOME_MARK[o]}{rest[o]}" for o in OUTCOMES if rest[o])
+
+
+def fit_outcomes(outcomes: Sequence[tuple[str, str]], active: str, width: int, lines: int) -> FittedOutcomes:
+    """Each result set's outcome as ``✓ name`` entries, two cells apart, in at most ``lines`` lines of
+    ``width`` cells: the active result set first, then cache order.
+
+    A cache from ``blocks-tui train`` holds a result set per epoch and model, far more than the pane's
+    two lines, so what does not fit is counted instead, in a summary at the end of the last line.  An
+    entry wider than a line is cut to the line (the caller truncates the name).
+    """
+    ordered = sorted(outcomes, key=lambda entry: entry[0] != active)  # stable: the rest keep cache order
+
+    def layout(entries: Sequence[tuple[str, str]], tail: int) -> list[list[tuple[str, str]]] | None:
+        rows: list[list[tuple[str, str]]] = [[]]
+        used = 0
+        widths = [min(width, 2 + cell_len(name)) for name, _ in entries] + ([tail] if tail else [])
+        for i, w in enumerate(widths):
+            need = w + (2 if used else 0)
+            if used + need > width:
+                if len(rows) == lines:
+                    return None
+                rows.append([])
+                used, need = 0, w
+            if i < len(entries):
+                rows[-1].append(entries[i])
+            used += need
+        return rows
+
+    full = layout(ordered, 0)
+    if full is not None:
+        return FittedOutcomes(full, Counter())
+    for kept in range(len(ordered) - 1, -1, -1):
+        rest = Counter(outcome for _, outcome in ordered[kept:])
+        rows = layout(ordered[:kept], cell_len(_summary(rest)))
+        if rows is not None:
+            return FittedOutcomes(rows, rest)
+    return FittedOutcomes([[]], Counter(outcome for _, outcome in ordered))  # not even the summary fits
 
 
 def filter_outcomes(selection: Selection, mode: str, labels: np.ndarray, topk_a: np.ndarray,
@@ -71,4 +133,5 @@ def sample_details(cache: Any, sample: int, active: str, class_names: Sequence[s
     for name in cache.result_names:
         code = int(outcomes(cache.labels, cache.result(name).topk_index, np.array([sample]))[0])
         marks.append((name, OUTCOMES[code]))
-    return SampleDetails(sample, sources[sample] if sample < len(sources) else "", class_names[label], top, marks)
+    return SampleDetails(sample, sources[sample] if sample < len(sources) else "", class_names[label], top, marks,
+                         active)

@@ -33,14 +33,14 @@ from textual.widgets import Static
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
-from ..samples import SampleDetails, Selection
+from ..samples import OUTCOME_MARK, SampleDetails, Selection, fit_outcomes
 from .thumbnail import halfcell_strips
 
 IMAGE_WIDTH, IMAGE_HEIGHT = 12, 6  # cells of one thumbnail
 TILE_WIDTH = IMAGE_WIDTH + 1  # and a gap
 TILE_HEIGHT = IMAGE_HEIGHT + 2  # a caption and a gap
-OUTCOME_MARK = ("✓", "≈", "✗")
-OUTCOME_STYLE = ("green", "yellow", "red")
+OUTCOME_STYLE = dict(zip(OUTCOMES, ("green", "yellow", "red")))
+DETAILS_OUTCOME_LINES = 2  # the details block's last lines: every result set's outcome, or as many as fit
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ class ThumbGrid(Widget, can_focus=True):
                 views.append(_EMPTY)
                 continue
             item, at = visible[slot], self.top + slot
-            outcome = int(self.outcome[at]) if at < len(self.outcome) else 2
+            outcome = OUTCOMES[int(self.outcome[at]) if at < len(self.outcome) else 2]
             count = f" ×{item.count}" if item.count > 1 else ""
             name = names[item.label][: max(1, 10 - len(count))]
             caption = Text.assemble((OUTCOME_MARK[outcome] + " ", f"bold {OUTCOME_STYLE[outcome]}"), name,
@@ -405,10 +405,11 @@ class SamplePane(Vertical):
 
     def on_thumb_grid_focused_sample(self, message: ThumbGrid.FocusedSample) -> None:
         content = self.grid.content
+        details = self.query_one("#samples-details", Static)
         text = Text()
         if message.sample is not None and content is not None:
-            text = details_text(content.details(message.sample))
-        self.query_one("#samples-details", Static).update(text, layout=False)
+            text = details_text(content.details(message.sample), details.size.width or 28)
+        details.update(text, layout=False)
 
 
 def _count(n: int, noun: str) -> str:
@@ -416,14 +417,21 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun if n == 1 else plural}"
 
 
-def details_text(d: SampleDetails) -> Text:
-    """The focused sample in a few lines: id and source, true class, top 5, outcome per result set."""
+def details_text(d: SampleDetails, width: int) -> Text:
+    """The focused sample in a few lines of ``width`` cells: id and source, true class, top 5, and its
+    outcome in every result set (the active one first; see :func:`~blocks_tui.tui.samples.fit_outcomes`)."""
     text = Text.assemble((f"#{d.sample} ", "bold"), (d.source, "dim"), "\n", ("true ", "dim"), (d.true, "bold"))
     text.append("\n")
     for i, (name, prob) in enumerate(d.top):
         style = "green" if name == d.true else ""
         text.append(f"{i + 1} {name[:16]:<16} {prob:5.1%}\n", style=style)
-    for name, outcome in d.outcomes:
-        colour = {"top-1": "green", "top-5": "yellow"}.get(outcome, "red")
-        text.append(f"{OUTCOME_MARK[OUTCOMES.index(outcome)]} {name}  ", style=colour)
+    fitted = fit_outcomes(d.outcomes, d.active, width, DETAILS_OUTCOME_LINES)
+    for row, entries in enumerate(fitted.rows):
+        if row:
+            text.append("\n")
+        for i, (name, outcome) in enumerate(entries):
+            style = OUTCOME_STYLE[outcome] + (" bold" if name == d.active else "")
+            text.append(("  " if i else "") + f"{OUTCOME_MARK[outcome]} {name}"[:width], style=style)
+    if fitted.rest:
+        text.append(("  " if fitted.rows[-1] else "") + fitted.summary, style="dim")
     return text
