@@ -431,7 +431,9 @@ def details_text(d: SampleDetails, width: int) -> Text:
             text.append("\n")
         for i, (name, outcome) in enumerate(entries):
             style = OUTCOME_STYLE[outcome] + (" bold" if name == d.active else "")
-            text.append(("  " if i else "") + f"{OUTCOME_MARK[outcome]} {name}"[:width], style=style)
+            text.append("  " if i else "")  # unstyled, so that SVG renderers do not drop it as leading space
+            text.append(f"{OUTCOME_MARK[outcome]} {name}"[:width], style=style)
     if fitted.rest:
-        text.append(("  " if fitted.rows[-1] else "") + fitted.summary, style="dim")
+        text.append("  " if fitted.rows[-1] else "")
+        text.append(fitted.summary, style="dim")
     return text
