@@ -13,11 +13,12 @@ from PIL import Image
 
 from blocks_tui.cache import open_cache
 from blocks_tui.cli import main
-from blocks_tui.demo.model import DemoCNN
+from blocks_tui.demo.model import LAYERS, DemoCNN
 from blocks_tui.demo.pipeline import load_checkpoint
-from blocks_tui.extract.training import TrainSettings, plan_aux_heads, train_pair
+from blocks_tui.extract.training import TrainSettings, evaluate_images, plan_aux_heads, train_pair
 from blocks_tui.extract.training_data import load_labelled_images
 from blocks_tui.analysis.hierarchy import Tree
+from blocks_tui.tui.responses import load_layer
 
 COLOURS = {"red": (220, 30, 30), "orange": (240, 140, 20), "blue": (30, 40, 220), "teal": (20, 160, 170)}
 HIERARCHY = {"name": "colours", "children": [
@@ -65,6 +66,20 @@ def test_train_imagefolder_end_to_end(colour_folder: tuple[Path, Path], tmp_path
         assert not any("aux" in key for key in state)
         assert set(state) == set(DemoCNN(4).state_dict())
         load_checkpoint(out.parent / "compare-models" / f"{name}.pt", 4)
+    # Every stage of both final models is in the cache, as the saved model responds on the held-out images.
+    data = load_labelled_images(f"imagefolder:{folder}", str(hierarchy), None, None, 16)
+    with open_cache(out) as cache:
+        assert cache.layer_names == [f"{m}:{s}" for m in ("baseline", "hierarchy-aware") for s in LAYERS]
+        for name in ("baseline", "hierarchy-aware"):
+            model = load_checkpoint(out.parent / "compare-models" / f"{name}.pt", 4)
+            want = evaluate_images(model, data.eval_images, data.eval_labels, layers=LAYERS)
+            for stage in LAYERS:
+                layer = cache.layer(f"{name}:{stage}")
+                assert layer.d == 3 and layer.collective().shape == (8, layer.channels)
+                np.testing.assert_allclose(layer.collective(), want.collective[stage], rtol=1e-2, atol=1e-2)
+                np.testing.assert_allclose(layer.class_mean(), want.class_mean[stage], rtol=1e-4, atol=1e-4)
+        view = load_layer(cache, "hierarchy-aware:stage4", cache.n_classes)  # what the response map shows
+        assert view.n_channels == cache.layer("hierarchy-aware:stage4").channels
 
 
 def test_auxiliary_heads_exist_while_training_and_are_dropped_after(tmp_path: Path) -> None:

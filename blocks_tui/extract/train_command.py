@@ -24,10 +24,11 @@ from .. import __version__
 from ..analysis.hierarchy import Tree
 from ..cache import CacheWriter
 from ..errors import UsageError
-from ..demo.model import CHANNELS
+from ..demo.model import CHANNELS, LAYERS
 from .command import pick_device
 from .training import (
     MODEL_NAMES,
+    RESPONSE_CELLS,
     LabelledImages,
     TaskProgress,
     TrainedRun,
@@ -118,6 +119,8 @@ def _run_config(args: Namespace, data: LabelledImages, settings: TrainSettings, 
         "eval_limit": args.eval_limit,
         "image_size": args.image_size,
         "aux_heads": report.aux_heads,
+        "layers": [layer_name(model, stage) for model in MODEL_NAMES for stage in LAYERS],
+        "d": RESPONSE_CELLS,
         "models": {name: str(report.model_dir / f"{name}.pt") for name in MODEL_NAMES},
         "top1_error": report.top1_error,
         "top5_error": report.top5_error,
@@ -125,6 +128,11 @@ def _run_config(args: Namespace, data: LabelledImages, settings: TrainSettings, 
         "train_seconds": round(report.seconds, 2),
         "k": 5,
     }
+
+
+def layer_name(model: str, stage: str) -> str:
+    """The cache's name for one stage of one trained model."""
+    return f"{model}:{stage}"
 
 
 def write_training_cache(path: Path, data: LabelledImages, runs: tuple[TrainedRun, ...], config: dict[str, Any]) -> Path:
@@ -143,6 +151,11 @@ def write_training_cache(path: Path, data: LabelledImages, runs: tuple[TrainedRu
             for epoch, result in enumerate(run.epochs[:-1], start=1):
                 writer.write_result_set(f"{run.name}:epoch-{epoch}", result.topk_index, result.topk_prob,
                                         result.true_prob, {"model": run.name, "epoch": epoch, "transform": "original"})
+        for run in runs:  # each final model's stages, as "baseline:stage1": the response map compares them
+            final = run.final
+            for layer in final.collective:
+                writer.write_layer(layer_name(run.name, layer), final.class_mean[layer], final.collective[layer],
+                                   output_shape=final.output_shapes[layer])
         if data.ground_truth is not None:
             writer.write_ground_truth(data.ground_truth)
     return path

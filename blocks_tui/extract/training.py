@@ -39,7 +39,7 @@ from ..analysis.hierarchy import Tree
 from ..analysis.metrics import topk_accuracy
 from ..atomic import commit_file
 from ..cache import HierarchyArrays
-from ..demo.model import CHANNELS, MEAN, STD, DemoCNN, preprocess
+from ..demo.model import CHANNELS, LAYERS, MEAN, STD, DemoCNN, preprocess
 from .inference import InferenceResult, run_inference
 from .variants import apply_variant
 
@@ -360,6 +360,7 @@ class TrainedRun:
 
 
 MODEL_NAMES = ("baseline", "hierarchy-aware")
+RESPONSE_CELLS = 3  # cells a side of each stage's stored responses, as the demo stores them
 
 
 def train_pair(
@@ -370,11 +371,14 @@ def train_pair(
     model_dir: Path | None = None,
     progress: TaskProgress | None = None,
     on_epoch: Callable[[TrainedRun, int], None] | None = None,
+    d: int = RESPONSE_CELLS,
 ) -> tuple[TrainedRun, TrainedRun]:
     """Train the baseline and the hierarchy-aware CNN with the same budget and seed.
 
     After every epoch both are evaluated on the evaluation images (top-1 and
-    top-5 error, and the predictions for the cache); ``on_epoch(run,
+    top-5 error, and the predictions for the cache); the last evaluation
+    also records every stage's responses (``LAYERS``, ``d`` cells a side),
+    so the cache feeds the response map and the probes.  ``on_epoch(run,
     epoch)`` reports it.  With ``model_dir`` each final inference model is
     saved there as ``NAME.pt`` (a state_dict without auxiliary heads).
     """
@@ -403,7 +407,9 @@ def train_pair(
                              info=f"loss {loss:.3f}  acc {acc:6.1%}")
 
         def epoch_done(epoch: int, model: nn.Module, run: TrainedRun = run) -> None:
-            result = evaluate_images(deployable(model), data.eval_images, data.eval_labels, device=device)
+            layers = LAYERS if epoch == settings.epochs else ()
+            result = evaluate_images(deployable(model), data.eval_images, data.eval_labels, device=device,
+                                     layers=layers, d=d)
             run.epochs.append(result)
             run.top1_error.append(1.0 - topk_accuracy(data.eval_labels, result.topk_index, 1))
             run.top5_error.append(1.0 - topk_accuracy(data.eval_labels, result.topk_index, 5))
