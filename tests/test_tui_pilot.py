@@ -458,3 +458,34 @@ def test_a_failed_filter_job_restores_the_filters_it_announced(viewer_cache: Pat
         assert "top-1 errors" not in str(app.main.query_one("#header").render())
 
     run_app(viewer_cache, script)
+
+
+def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
+    from blocks_tui.tui.screens.find import FindScreen
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("slash")
+        assert isinstance(app.screen, FindScreen)
+        await pilot.press(*"vehic", "enter")  # a group: the tree cursor, its bands, its samples
+        assert isinstance(app.screen, MainScreen)
+        await pilot.pause(2 * app.PANE_DELAY)
+        assert app.hierarchy.cursor_node.data == 4 and app.model.band() == (2, 5)
+        assert app.selection.kind == "node" and app.selection.title == "vehicles"
+        await pilot.press("slash", *"bus", "enter")  # a class: its diagonal cell and its leaf
+        await pilot.pause(2 * app.PANE_DELAY)
+        assert app.model.cursor == (3, 3) and app.hierarchy.cursor_node.data == 6
+        assert app.focused is app.matrix and "class bus" in app.status.message.plain
+        assert app.selection.kind == "node" and app.selection.title == "bus"  # its TP / FN / FP
+        await pilot.press("slash", *"#15", "enter")  # a sample: a car taken for a bus
+        await pilot.pause(2 * app.PANE_DELAY)
+        assert app.model.cursor == (2, 3)
+        assert app.selection.kind == "sample" and list(app.selection.ids) == [15]
+        assert app.samples.grid.visible_samples == [15]
+        await pilot.press("slash", "a", "down", "enter")  # animals first (a prefix), then car
+        assert app.model.cursor == (2, 2)
+        await pilot.press("slash", *"zzz")
+        assert "nothing matches" in str(app.screen.query_one("#find-note").render())
+        await pilot.press("enter", "escape")  # nothing to go to; Escape leaves everything as it was
+        assert isinstance(app.screen, MainScreen) and app.model.cursor == (2, 2)
+
+    run_app(viewer_cache, script)

@@ -82,3 +82,8 @@ def test_sample_pane_shows_a_nodes_true_positives_120x40(snap_compare: Any, view
 def test_outliers_panel_on_the_planted_pair_120x40(snap_compare: Any, viewer: Any) -> None:
     """`o`: the ranked block outliers under the matrix, the cursor and the sample pane on the top pair."""
     assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_after_keys, press=["o"])
+
+
+def test_find_lists_classes_and_groups_as_you_type_80x24(snap_compare: Any, viewer: Any) -> None:
+    """`/` and "an": anemone first (a prefix), then the names holding "an", then letters in order."""
+    assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_settle, press=["slash", "a", "n"])

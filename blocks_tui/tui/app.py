@@ -28,6 +28,7 @@ from .bindings import APP_KEYS, bindings
 from .commands import BlocksCommands
 from .keymap import LoadedKeymap, load_keymap
 from ..analysis.dynamics import epoch_series
+from ..analysis.find import Found
 from ..analysis.probes import LayerSeparation, layer_separation, probe_columns
 from ..analysis.response_view import LayerView
 from ..cache.schema import PROBE_RESULT_PREFIX
@@ -51,6 +52,7 @@ from .screens.compare import CompareChoice, CompareScreen
 from .screens.separation import SeparationChoice, SeparationScreen
 from .screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog, TextDialog
 from .screens.filter import FilterScreen
+from .screens.find import FindScreen
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .screens.too_small import TooSmallScreen, too_small
@@ -282,6 +284,44 @@ class BlocksApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(dict(self.keymap_file.keys), str(self.keymap_file.path)))
+
+    def action_find(self) -> None:
+        self.push_screen(FindScreen(self.model.find), self._found)
+
+    def _found(self, found: Found | None) -> None:
+        """Go to what ``/`` found: a group in the tree (its bands in the matrix, its samples in the pane),
+        a class's diagonal cell and leaf, or a sample's cell with the sample in the pane."""
+        if found is None:
+            return
+        m = self.model
+        names = m.cache.class_names
+        self._status_prefix = f"{found.kind} {found.name} · "
+        if found.kind == "group":
+            m.set_highlight(found.index)
+            self.refresh_tree()
+            self.redraw()
+            self.hierarchy.put_cursor(found.index)
+            self.hierarchy.focus()
+            self.show_selection_soon(partial(m.node_selection, found.index))
+            return
+        if found.kind == "class":
+            m.focus_cell(found.index, found.index)
+            leaf = int(np.flatnonzero(m.display.class_index == found.index)[0])
+            m.set_highlight(leaf)
+            self.refresh_tree()
+            self.redraw()
+            self.hierarchy.put_cursor(leaf)
+            self.matrix.focus()
+            self.show_selection_soon(partial(m.node_selection, leaf))  # its TP / FN / FP, not the empty diagonal
+            return
+        sample = found.index
+        label, predicted = int(m.cache.labels[sample]), m.predicted(sample)
+        m.focus_cell(label, predicted)
+        self.redraw()
+        self.matrix.focus()
+        selection = m.ranked_selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
+                                       np.array([sample]))
+        self.show_selection_soon(lambda: selection)
 
     def action_zoom_out(self) -> None:
         if self.model.zoom_out():

@@ -40,6 +40,7 @@ class KeySpec:
 
 APP_KEYS = [
     KeySpec("app.help", "question_mark", "help", "Help", "Show every key binding"),
+    KeySpec("app.find", "slash", "find", "Find", "Find a class, a group or a sample (#id) and go there"),
     KeySpec("app.filter", "f", "filter", "Filter",
             "Filter the matrix: minimum count, top-k errors, probability ranges, result sets"),
     KeySpec("app.seriate", "s", "seriate", "Seriate",

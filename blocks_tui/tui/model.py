@@ -21,6 +21,7 @@ import numpy as np
 
 from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree, block_outliers, confusion_similarity
 from ..analysis.filters import GROUP_PARTS
+from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
 from ..analysis.view_tree import (
@@ -454,6 +455,15 @@ class ViewerModel:
         return filter_outcomes(selection, self.outcome_filter, self.cache.labels,
                                self.cache.result(self.filters.result).topk_index, topk_b,
                                (self.filters.result, compare))
+
+    def find(self, query: str, limit: int = 20) -> list[Found]:
+        """Classes, groups (nodes of the tree on screen) and samples matching ``query``, best first."""
+        cache = self.cache
+        return find(query, self.display, cache.class_names, getattr(cache, "class_ids", None), cache.labels, limit)
+
+    def predicted(self, sample: int) -> int:
+        """The active result set's top-1 class for ``sample``."""
+        return int(self.cache.result(self.filters.result).topk_index[sample, 0])
 
     def focus_cell(self, true_class: int, predicted_class: int) -> None:
         """Put the cursor on a cell given by class indices, zooming out until the window holds it."""
