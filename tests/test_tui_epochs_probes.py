@@ -85,7 +85,11 @@ def test_layer_by_node_table_and_enter_shows_that_probe(epochs_cache: Path) -> N
         assert data.values[dog, 0] == pytest.approx(0.0) and data.values[dog, 1] == pytest.approx(1.0)
         table = screen.query_one(DataTable)
         assert table.row_count == len(screen.rows) and len(table.columns) == 4
-        await pilot.press("j", "j", "j")  # dog, first probe column
+        assert table.cursor_coordinate == (0, 1)  # the root, first probe column
+        await pilot.press("l", "l", "h")
+        assert table.cursor_coordinate == (0, 2)
+        await pilot.press("h", "j", "j", "j")  # dog, first probe column
+        assert table.cursor_coordinate == (3, 1)
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.model.filters.result == "probe:stage1"

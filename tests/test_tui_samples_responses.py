@@ -196,7 +196,14 @@ def test_result_sets_cycle_and_compare_ranks_the_drop(response_cache: Path) -> N
         names = [app.model.base.names[v] for v in ranking.change.ranked]
         assert set(names) == {"all", "animals", "vehicles"}
         assert ranking.change.change[ranking.change.ranked[0]] <= ranking.change.change[ranking.change.ranked[-1]]
-        assert screen.query_one(DataTable).row_count == 3
+        table = screen.query_one(DataTable)
+        assert table.row_count == 3 and table.cursor_row == 0
+        await pilot.press("G")  # the vim keys every table shares
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("g")
+        assert table.cursor_row == 0
         await pilot.press("enter")  # show the biggest drop: grayscale active, tree coloured by Δrecall
         await settle(app, pilot)
         assert app.model.filters.result == "grayscale" and app.model.filters.compare == "original"

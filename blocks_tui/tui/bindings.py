@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from textual.binding import Binding
 
 SCOPES = {"app": "Anywhere", "main": "Main screen", "matrix": "Confusion matrix", "responses": "Response map",
-          "tree": "Hierarchy tree", "samples": "Sample pane", "triage": "Outliers and mislabels"}
+          "tree": "Hierarchy tree", "samples": "Sample pane", "triage": "Outliers and mislabels",
+          "table": "Every table (outliers, mislabels, compare, probes)"}
 TARGETS = {"app": None, "main": None, "matrix": "#matrix", "responses": "#responses", "tree": "#tree",
-           "samples": "#samples-grid", "triage": "#triage-table"}
+           "samples": "#samples-grid", "triage": "#triage-table", "table": "#triage-table"}
 """The widget each scope's actions run on, for the command palette (None: the app)."""
 
 
@@ -138,11 +139,16 @@ SAMPLE_KEYS = [
             "Only samples right in the active result set and wrong in the compared one, the reverse, or all"),
 ]
 
+TABLE_KEYS = [
+    KeySpec("table.down", "j", "cursor_down", "Down", "Next row", show=False),
+    KeySpec("table.up", "k", "cursor_up", "Up", "Previous row", show=False),
+    KeySpec("table.left", "h", "cursor_left", "Left", "Previous column", show=False),
+    KeySpec("table.right", "l", "cursor_right", "Right", "Next column", show=False),
+    KeySpec("table.first", "g", "scroll_top", "First", "First row", show=False),
+    KeySpec("table.last", "G", "scroll_bottom", "Last", "Last row", show=False),
+]
+
 TRIAGE_KEYS = [
-    KeySpec("triage.down", "j", "cursor_down", "Down", "Next row", show=False),
-    KeySpec("triage.up", "k", "cursor_up", "Up", "Previous row", show=False),
-    KeySpec("triage.first", "g", "scroll_top", "First", "First row", show=False),
-    KeySpec("triage.last", "G", "scroll_bottom", "Last", "Last row", show=False),
     KeySpec("triage.redundant", "1", "mark(1)", "Redundant", "Mark the row: redundant classes"),
     KeySpec("triage.mislabeled", "2", "mark(2)", "Mislabeled", "Mark the row: mislabeled"),
     KeySpec("triage.ambiguous", "3", "mark(3)", "Ambiguous", "Mark the row: ambiguous"),
@@ -166,7 +172,8 @@ TREE_KEYS = [
     KeySpec("tree.zoom", "enter", "select_cursor", "Zoom", "Zoom the matrix to the node"),
 ]
 
-ALL_KEYS = APP_KEYS + MAIN_KEYS + MATRIX_KEYS + RESPONSE_KEYS + TREE_KEYS + SAMPLE_KEYS + TRIAGE_KEYS
+ALL_KEYS = (APP_KEYS + MAIN_KEYS + MATRIX_KEYS + RESPONSE_KEYS + TREE_KEYS + SAMPLE_KEYS + TABLE_KEYS
+            + TRIAGE_KEYS)
 BY_ID = {spec.id: spec for spec in ALL_KEYS}
 
 

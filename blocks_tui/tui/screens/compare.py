@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Label, Select
 from textual.worker import Worker, WorkerState
 
 from ..jobs import ChangeRanking
+from ..widgets.tables import VimTable
 
 METRIC_CHOICES = ("recall", "precision", "f1")
 
@@ -62,7 +63,7 @@ class CompareScreen(ModalScreen[CompareChoice | None]):
                 yield Select(options, value=self.before, allow_blank=False, id="before")
                 yield Label(" to ")
                 yield Select(options, value=self.after, allow_blank=False, id="after")
-            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            yield VimTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             yield Label("Enter: show the node with the tree coloured by this change · Esc: close", id="compare-help")
 
     def on_mount(self) -> None:

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from ...analysis.probes import LayerSeparation
 from ..palette import SCALE_256, SCALE_TRUECOLOR
+from ..widgets.tables import VimTable
 
 SEPARATION_METRICS = ("recall", "f1")
 
@@ -40,13 +41,7 @@ class SeparationChoice:
 class SeparationScreen(ModalScreen[SeparationChoice | None]):
     """The table, a metric picker, and a worker that computes the table."""
 
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close", id="separation.close"),
-        Binding("h", "move(0,-1)", "Left", show=False, id="separation.left"),
-        Binding("l", "move(0,1)", "Right", show=False, id="separation.right"),
-        Binding("j", "move(1,0)", "Down", show=False, id="separation.down"),
-        Binding("k", "move(-1,0)", "Up", show=False, id="separation.up"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="separation.close")]
     AUTO_FOCUS = "#separation-table"
 
     def __init__(self, compute: Callable[[str], LayerSeparation], rows: list[tuple[int, int, str, int]],
@@ -66,7 +61,7 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
                 yield Select([(m, m) for m in SEPARATION_METRICS], value=self.metric, allow_blank=False,
                              id="separation-metric")
                 yield Label(" of held-out samples", id="separation-note")
-            yield DataTable(id="separation-table", cursor_type="cell", zebra_stripes=False)
+            yield VimTable(id="separation-table", cursor_type="cell", zebra_stripes=False)
             yield Label("Enter: show that column's result set with the tree on that group · Esc: close",
                         id="separation-help")
 
@@ -107,11 +102,6 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
             table.add_row(*cells, key=str(display))
         table.loading = False
         table.move_cursor(row=at.row, column=max(at.column, 1))
-
-    def action_move(self, rows: int, columns: int) -> None:
-        table = self.query_one(DataTable)
-        at = table.cursor_coordinate
-        table.move_cursor(row=at.row + rows, column=max(1, at.column + columns))
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         data = self.table_data

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label
 
 from ..bindings import TRIAGE_KEYS, bindings
+from .tables import VimTable
 
 MARK_STYLE = {"redundant": "bold magenta", "mislabeled": "bold red", "ambiguous": "bold yellow",
               "expected": "bold green"}
@@ -26,8 +27,8 @@ GROWING_COLUMNS = {"mark": len("mislabeled"), "note": 24}  # filled in later: ro
 KIND_STYLE = {"redundant": "magenta", "subclass": "cyan", "label-noise": "red", "ambiguous": "yellow"}
 
 
-class TriageTable(DataTable[Any]):
-    """The rows; vim keys on top of DataTable's own, and the marking keys."""
+class TriageTable(VimTable):
+    """The rows, with the marking keys (the vim keys come with :class:`VimTable`)."""
 
     BINDINGS = bindings(TRIAGE_KEYS)
 
