@@ -10,6 +10,7 @@ line while a thread works and applies the result on the main thread.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -134,6 +135,15 @@ class BlocksApp(App[None]):
         self.refresh_tree()
         self.refresh_header()
         self._check_size(self.size.width, self.size.height)
+        # Everything built so far (widgets, styles, the model, the tree) lives as long as the app: move it
+        # out of the collector's sight.  Frames allocate strips by the thousand, and each full collection
+        # walked this heap too: the response map's cold frame took 4-8 ms instead of 3.3-3.9 ms.
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        """Hand the frozen heap back to the collector: a process that runs the viewer again (the tests,
+        a notebook) would otherwise keep every closed app's widget cycles for good."""
+        gc.unfreeze()
 
     def on_resize(self, event: events.Resize) -> None:
         self._check_size(event.size.width, event.size.height)
