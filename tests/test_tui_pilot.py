@@ -487,5 +487,10 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         assert "nothing matches" in str(app.screen.query_one("#find-note").render())
         await pilot.press("enter", "escape")  # nothing to go to; Escape leaves everything as it was
         assert isinstance(app.screen, MainScreen) and app.model.cursor == (2, 2)
+        await pilot.press("tab")  # on the response map, the row cursor goes to the class found
+        await settle(app, pilot)
+        await pilot.press("slash", *"bus", "enter")
+        assert app.focused is app.response_map and app.responses.row == 3
+        assert "row bus" in app.status.message.plain
 
     run_app(viewer_cache, script)

@@ -321,17 +321,29 @@ class BlocksApp(App[None]):
             self.refresh_tree()
             self.redraw()
             self.hierarchy.put_cursor(leaf)
-            self.matrix.focus()
+            self._focus_centre()
             self.show_selection_soon(partial(m.node_selection, leaf))  # its TP / FN / FP, not the empty diagonal
             return
         sample = found.index
         label, predicted = int(m.cache.labels[sample]), m.predicted(sample)
         m.focus_cell(label, predicted)
         self.redraw()
-        self.matrix.focus()
+        self._focus_centre()
         selection = m.ranked_selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
                                        np.array([sample]))
         self.show_selection_soon(lambda: selection)
+
+    def _focus_centre(self) -> None:
+        """Focus whatever the centre shows; the response map's row cursor goes to the matrix cursor's row."""
+        if not self.showing_responses:
+            self.matrix.focus()
+            return
+        if self.responses.view is not None:
+            rows = self._response_rows()
+            at = int(np.searchsorted(rows.edges, self.model.cursor[0], side="right")) - 1
+            self.responses.row = min(max(at, 0), rows.bins - 1)
+            self.redraw_responses()
+        self.response_map.focus()
 
     def action_zoom_out(self) -> None:
         if self.model.zoom_out():
