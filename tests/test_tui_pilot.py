@@ -494,3 +494,22 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         assert "row bus" in app.status.message.plain
 
     run_app(viewer_cache, script)
+
+
+def test_triage_rows_move_the_response_maps_row_cursor_too(viewer_cache: Path) -> None:
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        await pilot.pause(2 * app.PANE_DELAY)
+        rows = app._triage[1]
+        assert len(rows) >= 2
+        for index in range(2):
+            row = rows[index]
+            assert app.model.cursor == (row.true, row.predicted)  # positions equal classes in this tree
+            assert app.responses.row == row.true
+            await pilot.press("j")
+            await pilot.pause(2 * app.PANE_DELAY)
+
+    run_app(viewer_cache, script)

@@ -334,16 +334,17 @@ class BlocksApp(App[None]):
         self.show_selection_soon(lambda: selection)
 
     def _focus_centre(self) -> None:
-        """Focus whatever the centre shows; the response map's row cursor goes to the matrix cursor's row."""
-        if not self.showing_responses:
-            self.matrix.focus()
-            return
-        if self.responses.view is not None:
+        """Focus whatever the centre shows, after a jump that moved the matrix cursor."""
+        self._sync_response_row()
+        (self.response_map if self.showing_responses else self.matrix).focus()
+
+    def _sync_response_row(self) -> None:
+        """Put the response map's row cursor on the matrix cursor's row (its bin), when the map is shown."""
+        if self.showing_responses and self.responses.view is not None:
             rows = self._response_rows()
             at = int(np.searchsorted(rows.edges, self.model.cursor[0], side="right")) - 1
             self.responses.row = min(max(at, 0), rows.bins - 1)
             self.redraw_responses()
-        self.response_map.focus()
 
     def action_zoom_out(self) -> None:
         if self.model.zoom_out():
@@ -995,6 +996,7 @@ class BlocksApp(App[None]):
                 "mislabel", f"#{row.sample}: labelled {names[row.label]}, predicted {names[row.predicted]}",
                 np.array([row.sample]))
         self.redraw()
+        self._sync_response_row()
         self.show_selection_soon(lambda: selection)
 
     def on_triage_table_marked(self, message: TriageTable.Marked) -> None:
