@@ -47,3 +47,19 @@ def test_class_ids_and_sample_numbers() -> None:
     assert find("#6", TREE, CLASSES, labels=LABELS) == []  # past the last sample
     assert find("#3", TREE, CLASSES) == []  # no labels: no samples to find
     assert len(find("e", TREE, CLASSES, limit=3)) == 3
+
+
+def test_numbers_that_are_not_sample_ids_never_crash() -> None:
+    """'²' is a digit to str.isdigit() and a key of its own on French keyboards; long pastes exceed int()'s limit."""
+    assert find("²", TREE, CLASSES, labels=LABELS) == []
+    assert find("#" + "9" * 5000, TREE, CLASSES, labels=LABELS) == []
+
+
+def test_a_bare_number_is_offered_even_when_many_ids_match_it() -> None:
+    names = ["all", "group"] + [f"animal{i}" for i in range(100)]
+    tree = Tree.from_arrays(names, np.array([-1, 0] + [1] * 100), np.array([-1, -1] + list(range(100))))
+    ids = [f"n0{i:07d}" for i in range(100)]
+    found = find("7", tree, names[2:], class_ids=ids, labels=np.zeros(200, dtype=np.int64))
+    assert len(found) == 20 and ("sample", 7) in [(f.kind, f.index) for f in found]
+    (by_id,) = [f for f in find("n00000042", tree, names[2:], class_ids=ids) if f.kind == "class"]
+    assert by_id.name == "animal42" and by_id.detail.startswith("n00000042 · in group")  # why it matched

@@ -83,3 +83,9 @@ def test_load_keymap_missing_file_is_empty_and_a_folder_warns(tmp_path: Path) ->
     path = tmp_path / "keymap.toml"
     path.write_text('"app.quit" = "ctrl+q"\n', encoding="utf-8")
     assert load_keymap(path).keys == {"app.quit": "ctrl+q"}
+
+
+def test_renamed_ids_still_move_their_keys_with_a_warning(tmp_path: Path) -> None:
+    loaded = parse_keymap('[triage]\ndown = "ctrl+n"\n', tmp_path / "keymap.toml")
+    assert loaded.keys == {"table.down": "ctrl+n"}
+    assert any("triage.down is now table.down" in w for w in loaded.warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Awaitable, Callable
 
@@ -476,11 +477,18 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         assert app.model.cursor == (3, 3) and app.hierarchy.cursor_node.data == 6
         assert app.focused is app.matrix and "class bus" in app.status.message.plain
         assert app.selection.kind == "node" and app.selection.title == "bus"  # its TP / FN / FP
-        await pilot.press("slash", *"#15", "enter")  # a sample: a car taken for a bus
+        app.model.filters = replace(app.model.filters, compare="grayscale")
+        app.model.outcome_filter = "right-then-wrong"  # would hide #15, wrong in the active set
+        await pilot.press("slash", *"#15", "enter")  # a sample: a car taken for a bus, shown all the same
         await pilot.pause(2 * app.PANE_DELAY)
         assert app.model.cursor == (2, 3)
         assert app.selection.kind == "sample" and list(app.selection.ids) == [15]
         assert app.samples.grid.visible_samples == [15]
+        app.model.outcome_filter = "all"
+        await pilot.press("enter")  # zoom into vehicles; a group outside the window is revealed
+        assert app.model.breadcrumb() == ["all", "vehicles"]
+        await pilot.press("slash", *"animals", "enter")
+        assert app.model.breadcrumb() == ["all"] and app.model.band() == (0, 2)
         await pilot.press("slash", "a", "down", "enter")  # animals first (a prefix), then car
         assert app.model.cursor == (2, 2)
         await pilot.press("slash", *"zzz")

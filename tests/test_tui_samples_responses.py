@@ -416,3 +416,23 @@ def test_details_block_keeps_every_line_inside_the_pane() -> None:
     assert len(lines) <= 2 + 5 + 2 and all(len(line) <= 28 for line in lines)
     assert lines[-2] == "✗ original"  # the active result set first; the next entry needs a line of its own
     assert lines[-1] == "✓ baseline:epoch-0  +39 ✓39"  # and the 39 that do not fit, counted
+
+
+def test_details_lines_never_wrap_whatever_the_names() -> None:
+    """A long image path, a long class name and wide characters: each line is cut, the outcomes stay."""
+    from rich.cells import cell_len
+
+    from blocks_tui.tui.samples import SampleDetails
+    from blocks_tui.tui.widgets.samples import details_text
+
+    source = "/data/imagenet/val/n01440764/ILSVRC2012_val_00000067.JPEG"
+    outcomes = [("原始结果集合", "top-1"), ("灰度图像结果", "wrong"), ("rot90", "top-5")]
+    d = SampleDetails(67, source, "great-white-shark-carcharodon", [("tench", 0.7)], outcomes, active="rot90")
+    lines = details_text(d, 28).plain.split("\n")
+    assert all(cell_len(line) <= 28 for line in lines)
+    assert lines[0].startswith("#67 …") and lines[0].endswith("val_00000067.JPEG")  # the file name survives
+    assert lines[1].startswith("true great-white") and lines[1].endswith("…")
+    assert lines[3:] == ["≈ rot90  ✓ 原始结果集合", "✗ 灰度图像结果"]  # the active set first, wide names whole
+    assert len(lines) == 2 + 1 + 2  # head, true, one top-5 line, two outcome lines
+    narrow = details_text(d, 12).plain.split("\n")
+    assert all(cell_len(line) <= 12 for line in narrow)

@@ -79,10 +79,13 @@ def find(query: str, tree: Tree, class_names: Sequence[str], class_ids: Sequence
     found: list[tuple[tuple[int, int, int], int, Found]] = []
     parent_name = {int(c): _group_of(tree, node) for node, c in enumerate(tree.class_index) if c >= 0}
     for c, name in enumerate(class_names):
-        ranks = [r for r in (match_rank(query, name),
-                             match_rank(query, class_ids[c]) if class_ids is not None else None) if r]
-        if ranks:
-            found.append((min(ranks), 0, Found("class", c, name, f"in {parent_name.get(c, '?')}")))
+        by_name = match_rank(query, name)
+        by_id = match_rank(query, class_ids[c]) if class_ids is not None else None
+        if by_name or by_id:
+            where = f"in {parent_name.get(c, '?')}"
+            if by_id and (not by_name or by_id < by_name):  # say why it matched: the id is not on screen
+                where = f"{class_ids[c]} · {where}"  # type: ignore[index]
+            found.append((min(r for r in (by_name, by_id) if r), 0, Found("class", c, name, where)))
     for node in range(1, tree.n_nodes):
         if tree.class_index[node] < 0:
             rank = match_rank(query, tree.names[node])
@@ -93,8 +96,9 @@ def find(query: str, tree: Tree, class_names: Sequence[str], class_ids: Sequence
     found.sort(key=lambda item: (item[0], item[1], item[2].name))
     matches = [f for _, _, f in found]
     sample = _sample(query, labels, class_names)
-    if sample is not None:
-        matches.insert(0 if query.startswith("#") else len(matches), sample)
+    if sample is not None:  # "#N" first; a bare number after the names it equals or starts, before the rest
+        close = sum(rank[0] <= 1 for rank, _, _ in found)
+        matches.insert(0 if query.startswith("#") else min(close, limit - 1), sample)
     return matches[:limit]
 
 
@@ -105,7 +109,9 @@ def _group_of(tree: Tree, node: int) -> str:
 
 def _sample(query: str, labels: np.ndarray | None, class_names: Sequence[str]) -> Found | None:
     digits = query[1:] if query.startswith("#") else query
-    if labels is None or not digits.isdigit():
+    # isdigit() also takes "²" (a key of its own on French keyboards), which int() refuses; and 19 digits
+    # are past any sample count while staying far below int()'s limit on long strings.
+    if labels is None or not (digits.isascii() and digits.isdecimal()) or len(digits) > 18:
         return None
     sample = int(digits)
     if sample >= len(labels):

@@ -304,9 +304,9 @@ class BlocksApp(App[None]):
         if found is None:
             return
         m = self.model
-        names = m.cache.class_names
         self._status_prefix = f"{found.kind} {found.name} · "
         if found.kind == "group":
+            m.reveal(found.index)  # its bands must be in the window
             m.set_highlight(found.index)
             self.refresh_tree()
             self.redraw()
@@ -325,12 +325,10 @@ class BlocksApp(App[None]):
             self.show_selection_soon(partial(m.node_selection, leaf))  # its TP / FN / FP, not the empty diagonal
             return
         sample = found.index
-        label, predicted = int(m.cache.labels[sample]), m.predicted(sample)
-        m.focus_cell(label, predicted)
+        m.focus_cell(int(m.cache.labels[sample]), m.predicted(sample))
         self.redraw()
         self._focus_centre()
-        selection = m.ranked_selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
-                                       np.array([sample]))
+        selection = m.sample_selection(sample)
         self.show_selection_soon(lambda: selection)
 
     def _focus_centre(self) -> None:

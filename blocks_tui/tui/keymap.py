@@ -57,6 +57,10 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+RENAMED = {f"triage.{name}": f"table.{name}" for name in ("down", "up", "first", "last")}
+"""Ids that moved (the triage table's vim keys now belong to every table): still honoured, with a warning."""
+
+
 def parse_keymap(text: str, path: Path) -> LoadedKeymap:
     """Parse keymap TOML; unknown ids and non-string keys become warnings, not errors."""
     loaded = LoadedKeymap(path)
@@ -66,6 +70,9 @@ def parse_keymap(text: str, path: Path) -> LoadedKeymap:
         loaded.warnings.append(f"{path}: not valid TOML ({exc}); using the default keys")
         return loaded
     for binding_id, keys in _flatten(table).items():
+        if binding_id in RENAMED:
+            loaded.warnings.append(f"{path}: {binding_id} is now {RENAMED[binding_id]}; please rename it")
+            binding_id = RENAMED[binding_id]
         if binding_id not in BY_ID:
             loaded.warnings.append(f"{path}: unknown binding id {binding_id!r} (see the help screen for ids)")
         elif not isinstance(keys, str) or not keys.strip():

@@ -465,6 +465,23 @@ class ViewerModel:
         """The active result set's top-1 class for ``sample``."""
         return int(self.cache.result(self.filters.result).topk_index[sample, 0])
 
+    def reveal(self, display_node: int) -> bool:
+        """Zoom out until the window holds the whole node; True when the zoom changed."""
+        start, stop = self.window()
+        first, last = int(self.display.start[display_node]), int(self.display.stop[display_node])
+        zoomed = False
+        while not (start <= first and last <= stop) and self.zoom_out():
+            start, stop = self.window()
+            zoomed = True
+        return zoomed
+
+    def sample_selection(self, sample: int) -> Selection:
+        """One sample, asked for by id: shown even when the right/wrong filter would leave it out."""
+        names = self.cache.class_names
+        label, predicted = int(self.cache.labels[sample]), self.predicted(sample)
+        return Selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
+                         np.array([sample], dtype=np.int64), key=("sample", sample))
+
     def focus_cell(self, true_class: int, predicted_class: int) -> None:
         """Put the cursor on a cell given by class indices, zooming out until the window holds it."""
         r, c = int(self.display.position[true_class]), int(self.display.position[predicted_class])

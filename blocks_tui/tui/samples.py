@@ -82,29 +82,31 @@ def fit_outcomes(outcomes: Sequence[tuple[str, str]], active: str, width: int, l
     entry wider than a line is cut to the line (the caller truncates the name).
     """
     ordered = sorted(outcomes, key=lambda entry: entry[0] != active)  # stable: the rest keep cache order
+    widths = [min(width, 2 + cell_len(name)) for name, _ in ordered]
 
-    def layout(entries: Sequence[tuple[str, str]], tail: int) -> list[list[tuple[str, str]]] | None:
+    def layout(kept: int, tail: int) -> tuple[list[list[tuple[str, str]]] | None, int]:
+        """Rows holding the first ``kept`` entries and a ``tail``-cell summary (0: none), or None; and how
+        many entries were placed before running out of lines."""
         rows: list[list[tuple[str, str]]] = [[]]
         used = 0
-        widths = [min(width, 2 + cell_len(name)) for name, _ in entries] + ([tail] if tail else [])
-        for i, w in enumerate(widths):
+        for i, w in enumerate(widths[:kept] + ([tail] if tail else [])):
             need = w + (2 if used else 0)
             if used + need > width:
-                if len(rows) == lines:
-                    return None
+                if len(rows) == lines or w > width:
+                    return None, i
                 rows.append([])
                 used, need = 0, w
-            if i < len(entries):
-                rows[-1].append(entries[i])
+            if i < kept:
+                rows[-1].append(ordered[i])
             used += need
-        return rows
+        return rows, kept
 
-    full = layout(ordered, 0)
+    full, most = layout(len(ordered), 0)
     if full is not None:
         return FittedOutcomes(full, Counter())
-    for kept in range(len(ordered) - 1, -1, -1):
+    for kept in range(min(most, len(ordered) - 1), -1, -1):  # more than fit without a summary cannot fit with one
         rest = Counter(outcome for _, outcome in ordered[kept:])
-        rows = layout(ordered[:kept], cell_len(_summary(rest)))
+        rows, _ = layout(kept, cell_len(_summary(rest)))
         if rows is not None:
             return FittedOutcomes(rows, rest)
     return FittedOutcomes([[]], Counter(outcome for _, outcome in ordered))  # not even the summary fits

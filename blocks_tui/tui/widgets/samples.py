@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 from PIL import Image as PILImage
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -419,21 +420,43 @@ def _count(n: int, noun: str) -> str:
 
 def details_text(d: SampleDetails, width: int) -> Text:
     """The focused sample in a few lines of ``width`` cells: id and source, true class, top 5, and its
-    outcome in every result set (the active one first; see :func:`~blocks_tui.tui.samples.fit_outcomes`)."""
-    text = Text.assemble((f"#{d.sample} ", "bold"), (d.source, "dim"), "\n", ("true ", "dim"), (d.true, "bold"))
+    outcome in every result set (the active one first; see :func:`~blocks_tui.tui.samples.fit_outcomes`).
+
+    Every line is cut to ``width``, so none wraps and pushes the outcomes out of the block's fixed
+    height: a source path keeps its end (the file name), a class name its start.
+    """
+    head = Text.assemble((f"#{d.sample} ", "bold"), (d.source, "dim"))
+    if head.cell_len > width:
+        keep = max(0, width - len(f"#{d.sample} ") - 1)
+        tail = d.source[-keep:] if keep else ""
+        while cell_len(tail) > keep:  # wide characters: drop from the front until it fits
+            tail = tail[1:]
+        head = Text.assemble((f"#{d.sample} ", "bold"), ("…" + tail, "dim"))
+    text = Text.assemble(_fit(head, width), "\n", _fit(Text.assemble(("true ", "dim"), (d.true, "bold")), width))
     text.append("\n")
     for i, (name, prob) in enumerate(d.top):
         style = "green" if name == d.true else ""
-        text.append(f"{i + 1} {name[:16]:<16} {prob:5.1%}\n", style=style)
+        text.append_text(_fit(Text(f"{i + 1} {name[:16]:<16} {prob:5.1%}", style=style), width))
+        text.append("\n")
     fitted = fit_outcomes(d.outcomes, d.active, width, DETAILS_OUTCOME_LINES)
     for row, entries in enumerate(fitted.rows):
-        if row:
-            text.append("\n")
+        line = Text()
         for i, (name, outcome) in enumerate(entries):
             style = OUTCOME_STYLE[outcome] + (" bold" if name == d.active else "")
-            text.append("  " if i else "")  # unstyled, so that SVG renderers do not drop it as leading space
-            text.append(f"{OUTCOME_MARK[outcome]} {name}"[:width], style=style)
-    if fitted.rest:
-        text.append("  " if fitted.rows[-1] else "")
-        text.append(fitted.summary, style="dim")
+            line.append("  " if i else "")  # unstyled, so that SVG renderers do not drop it as leading space
+            line.append_text(_fit(Text(f"{OUTCOME_MARK[outcome]} {name}", style=style), width))
+        if fitted.rest and row == len(fitted.rows) - 1:
+            line.append("  " if entries else "")
+            line.append(fitted.summary, style="dim")
+        text.append_text(_fit(line, width))
+        if row < len(fitted.rows) - 1:
+            text.append("\n")
     return text
+
+
+def _fit(line: Text, width: int) -> Text:
+    """``line`` cut to ``width`` cells (wide characters counted as two), with an ellipsis when cut."""
+    if line.cell_len > width:
+        line = line.copy()
+        line.truncate(width, overflow="ellipsis")
+    return line
