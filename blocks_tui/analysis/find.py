@@ -19,7 +19,6 @@ import numpy as np
 
 from .hierarchy import Tree
 
-KINDS = ("class", "group", "sample")
 _WORD_START = re.compile(r"(?:^|[\s_\-./:,()])(\w)")
 
 

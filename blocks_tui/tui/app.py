@@ -307,20 +307,14 @@ class BlocksApp(App[None]):
         self._status_prefix = f"{found.kind} {found.name} · "
         if found.kind == "group":
             m.reveal(found.index)  # its bands must be in the window
-            m.set_highlight(found.index)
-            self.refresh_tree()
-            self.redraw()
-            self.hierarchy.put_cursor(found.index)
+            self._show_in_tree(found.index)
             self.hierarchy.focus()
             self.show_selection_soon(partial(m.node_selection, found.index))
             return
         if found.kind == "class":
             m.focus_cell(found.index, found.index)
             leaf = int(np.flatnonzero(m.display.class_index == found.index)[0])
-            m.set_highlight(leaf)
-            self.refresh_tree()
-            self.redraw()
-            self.hierarchy.put_cursor(leaf)
+            self._show_in_tree(leaf)
             self._focus_centre()
             self.show_selection_soon(partial(m.node_selection, leaf))  # its TP / FN / FP, not the empty diagonal
             return
@@ -330,6 +324,13 @@ class BlocksApp(App[None]):
         self._focus_centre()
         selection = m.sample_selection(sample)
         self.show_selection_soon(lambda: selection)
+
+    def _show_in_tree(self, node: int) -> None:
+        """Highlight a display node (its bands in the matrix) and put the tree cursor on it."""
+        self.model.set_highlight(node)
+        self.refresh_tree()
+        self.redraw()
+        self.hierarchy.put_cursor(node)
 
     def _focus_centre(self) -> None:
         """Focus whatever the centre shows, after a jump that moved the matrix cursor."""
@@ -678,11 +679,7 @@ class BlocksApp(App[None]):
         base = m.to_base(choice.node)
 
         def show_node() -> None:
-            node = self.model.to_display(base)
-            self.model.set_highlight(node)
-            self.refresh_tree()
-            self.redraw()
-            self.hierarchy.put_cursor(node)
+            self._show_in_tree(self.model.to_display(base))
 
         self.apply_filters(replace(m.filters, result=choice.result), then=show_node)
 

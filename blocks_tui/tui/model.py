@@ -465,15 +465,15 @@ class ViewerModel:
         """The active result set's top-1 class for ``sample``."""
         return int(self.cache.result(self.filters.result).topk_index[sample, 0])
 
-    def reveal(self, display_node: int) -> bool:
-        """Zoom out until the window holds the whole node; True when the zoom changed."""
-        start, stop = self.window()
-        first, last = int(self.display.start[display_node]), int(self.display.stop[display_node])
-        zoomed = False
-        while not (start <= first and last <= stop) and self.zoom_out():
-            start, stop = self.window()
-            zoomed = True
-        return zoomed
+    def reveal(self, display_node: int) -> None:
+        """Zoom out until the window holds the whole node."""
+        self._zoom_out_to_hold(int(self.display.start[display_node]), int(self.display.stop[display_node]))
+
+    def _zoom_out_to_hold(self, first: int, stop: int) -> None:
+        """Zoom out until the window holds display positions ``first .. stop - 1`` (or is the whole tree)."""
+        start, end = self.window()
+        while not (start <= first and stop <= end) and self.zoom_out():
+            start, end = self.window()
 
     def sample_selection(self, sample: int) -> Selection:
         """One sample, asked for by id: shown even when the right/wrong filter would leave it out."""
@@ -485,9 +485,7 @@ class ViewerModel:
     def focus_cell(self, true_class: int, predicted_class: int) -> None:
         """Put the cursor on a cell given by class indices, zooming out until the window holds it."""
         r, c = int(self.display.position[true_class]), int(self.display.position[predicted_class])
-        start, stop = self.window()
-        while not (start <= r < stop and start <= c < stop) and self.zoom_out():
-            start, stop = self.window()
+        self._zoom_out_to_hold(min(r, c), max(r, c) + 1)
         self.cursor = (r, c)
 
     def cycle_outcome_filter(self) -> str:
