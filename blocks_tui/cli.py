@@ -147,7 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench_open(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cache.bench import bench_open
+    from .cache.bench import bench_open, bench_rows
     from .demo.synthetic_scale import generate, write_synthetic_cache
 
     if args.classes < 2 or args.samples < args.classes:
@@ -164,6 +164,10 @@ def cmd_bench_open(args: argparse.Namespace) -> int:
         f"baseline, h5py read all:   {1000 * r.read_all_seconds:8.1f} ms, {r.read_all_bytes / 2**20:.0f} MiB of arrays\n"
         f"ratio: opening is {r.speedup:.0f}x faster than reading everything"
     )
+    console.print("\nscattered rows, warm (median): through the cache vs. h5py fancy indexing")
+    for t in bench_rows(path):
+        console.print(f"  {t.dataset:<24} {t.rows:>6,} rows  {1000 * t.cache_seconds:8.2f} ms vs. "
+                      f"{1000 * t.h5py_seconds:8.2f} ms   {t.speedup:.1f}x")
     return 0
 
 

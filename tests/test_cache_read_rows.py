@@ -11,11 +11,13 @@ import pytest
 from blocks_tui.cache.reader import _read_rows
 
 
-@pytest.fixture()
-def dataset(tmp_path: Path) -> tuple[h5py.Dataset, np.ndarray]:
-    data = np.random.default_rng(0).integers(0, 255, (500, 4, 3), dtype=np.uint8)
+@pytest.fixture(params=[("gzip", (4, 3)), (None, (4, 3)), (None, (32, 32))],
+                ids=["gzip rows: by slices", "small rows: fancy indexing", "large rows: by slices"])
+def dataset(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[h5py.Dataset, np.ndarray]:
+    compression, row = request.param
+    data = np.random.default_rng(0).integers(0, 255, (500, *row), dtype=np.uint8)
     f = h5py.File(tmp_path / "rows.h5", "w")
-    ds = f.create_dataset("rows", data=data, chunks=(37, 4, 3), compression="gzip")
+    ds = f.create_dataset("rows", data=data, chunks=(37, *row), compression=compression)
     yield ds, data
     f.close()
 
@@ -32,7 +34,7 @@ def dataset(tmp_path: Path) -> tuple[h5py.Dataset, np.ndarray]:
 def test_rows_come_back_in_the_callers_order(dataset: tuple[h5py.Dataset, np.ndarray], rows: list[int]) -> None:
     ds, data = dataset
     got = _read_rows(ds, np.array(rows, dtype=np.int64))
-    assert got.shape == (len(rows), 4, 3) and got.dtype == np.uint8
+    assert got.shape == (len(rows), *data.shape[1:]) and got.dtype == np.uint8
     np.testing.assert_array_equal(got, data[rows])
 
 

@@ -131,6 +131,7 @@ def test_bench_open_reports_a_ratio(tmp_path: Path, capsys: pytest.CaptureFixtur
                               "--path", str(tmp_path / "b.h5")], capsys)
     assert code == 0, err
     assert "300 samples, 20 classes" in out and "baseline, h5py read all" in out and "x faster" in out
+    assert "through the cache vs. h5py fancy indexing" in out and "thumbnails" in out and "collective" in out
     code, _, err = run_cli(["bench", "open", "--classes", "1"], capsys)
     assert code == 2 and "--classes must be at least 2" in err
 

@@ -521,3 +521,16 @@ def test_triage_rows_move_the_response_maps_row_cursor_too(viewer_cache: Path) -
             await pilot.pause(2 * app.PANE_DELAY)
 
     run_app(viewer_cache, script)
+
+
+def test_the_start_up_heap_is_frozen_while_the_app_runs_and_handed_back_after(viewer_cache: Path) -> None:
+    import gc
+
+    seen: list[int] = []
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        seen.append(gc.get_freeze_count())
+
+    run_app(viewer_cache, script)
+    assert seen[0] > 1000  # widgets, styles and the model, out of the collector's sight
+    assert gc.get_freeze_count() == 0  # a closed app's cycles can be collected again

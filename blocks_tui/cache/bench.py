@@ -3,7 +3,10 @@
 Times :func:`open_cache` plus the first lookups a viewer makes on a cache
 (the CLI writes an ImageNet-sized synthetic one with ``make-synthetic``'s
 generator), against the baseline of reading every dataset with plain h5py.
-Reports seconds, resident memory growth and the ratio.
+Reports seconds, resident memory growth and the ratio.  Then the reads the
+viewer makes after that (a pane's thumbnails, a layer's rows for scattered
+samples) through the cache, against h5py's own fancy indexing on the same
+open datasets.
 """
 
 from __future__ import annotations
@@ -76,3 +79,44 @@ def bench_open(path: Path, repeats: int = 5) -> OpenBenchResult:
         read_all_seconds=float(np.median(read_times)),
         read_all_bytes=int(read_bytes),
     )
+
+
+@dataclass(frozen=True)
+class RowReadTiming:
+    """Reading ``rows`` scattered rows of one dataset: through the cache and with h5py's fancy indexing."""
+
+    dataset: str
+    rows: int
+    cache_seconds: float
+    h5py_seconds: float
+
+    @property
+    def speedup(self) -> float:
+        return self.h5py_seconds / self.cache_seconds if self.cache_seconds else float("inf")
+
+
+def bench_rows(path: Path, counts: tuple[int, ...] = (10, 1000), repeats: int = 3) -> list[RowReadTiming]:
+    """Median time to read ``counts`` random rows of the thumbnails and of each layer's collective
+    responses, warm (the chunks already cached), via the cache and via ``dataset[sorted_ids]``."""
+    from . import schema as s
+
+    timings = []
+    rng = np.random.default_rng(0)
+    with open_cache(path) as cache, h5py.File(path, "r", rdcc_nbytes=s.READ_CHUNK_CACHE_BYTES) as f:
+        readers = [("thumbnails", cache.thumbnails, f[s.SAMPLE_THUMBNAIL])]
+        for name, key in zip(cache.layer_names, f[s.LAYERS]):  # stored in the order the cache lists them
+            readers.append((f"{name} collective", cache.layer(name).collective, f[s.LAYERS][key][s.COLLECTIVE]))
+        for name, through_cache, dataset in readers:
+            for count in counts:
+                ids = np.sort(rng.choice(cache.n_samples, min(count, cache.n_samples), replace=False))
+                timed = []
+                for read in (through_cache, lambda rows, d=dataset: d[rows]):
+                    read(ids)  # warm: the chunks in cache, as when a pane scrolls back
+                    runs = []
+                    for _ in range(repeats):
+                        started = time.perf_counter()
+                        read(ids)
+                        runs.append(time.perf_counter() - started)
+                    timed.append(float(np.median(runs)))
+                timings.append(RowReadTiming(name, len(ids), timed[0], timed[1]))
+    return timings

@@ -430,14 +430,22 @@ def _expect_rows(path: Path, file: h5py.File, name: str, expected: int, what: st
 
 
 # -- small helpers ----------------------------------------------------------------
+SLICE_ROW_BYTES = 512
+"""Uncompressed rows at least this big are read run by run; smaller ones with h5py's fancy indexing.
+Measured crossover: between 128-byte rows (fancy 2x faster) and 1 KiB rows (slices 2.6x faster)."""
+
+
 def _read_rows(dataset: h5py.Dataset, rows: np.ndarray | slice) -> np.ndarray:
     """Read rows in the caller's order (repeats allowed).
 
-    h5py's fancy indexing builds a point selection that HDF5 walks slowly:
-    ten thumbnails took 4.4 ms even with their chunks in the cache, and
-    5,000 rows of a 512-channel response layer 87 ms.  Reading each run of
-    consecutive rows as a slice takes 0.15 ms and 29 ms, and a dense set
-    is read as one slice of its whole span.
+    h5py's fancy indexing costs HDF5 time per row that grows with the row's
+    size, and much more on gzip chunks: ten thumbnails took 6 ms with their
+    chunks in the cache, 1,000 rows of a 512-channel layer 16 ms.  Reading
+    each run of consecutive rows as a slice costs a flat ~5 µs a run
+    (0.14 ms and 6 ms), which only loses on small uncompressed rows (a
+    64-channel layer: 5 ms against 2.8 ms for 1,000 rows), so those keep
+    fancy indexing.  A dense set is read as one slice of its whole span.
+    See ``blocks-tui bench open``.
     """
     if isinstance(rows, slice):
         return dataset[rows]
@@ -448,6 +456,9 @@ def _read_rows(dataset: h5py.Dataset, rows: np.ndarray | slice) -> np.ndarray:
     first, last = int(unique[0]), int(unique[-1])
     if last - first + 1 <= 2 * len(unique):  # dense: one read of the span, picked in memory
         return dataset[first : last + 1][unique - first][inverse]
+    row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
+    if dataset.compression is None and row_bytes < SLICE_ROW_BYTES:
+        return dataset[unique][inverse]
     breaks = np.flatnonzero(np.diff(unique) != 1) + 1
     starts, stops = np.r_[0, breaks], np.r_[breaks, len(unique)]
     parts = [dataset[int(unique[a]) : int(unique[b - 1]) + 1] for a, b in zip(starts, stops)]
