@@ -51,6 +51,7 @@ def writable_output(path: Path, overwrite: bool) -> Path:
     """Check, before any work, that a cache can be written at ``path`` without losing one."""
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give a file name such as {path / 'out.h5'}")
+    _refuse_unsafe(path, "", ())
     if path.exists() and not overwrite:
         raise UsageError(f"{path} exists; pass --overwrite to replace it")
     folder = path.parent if str(path.parent) else Path(".")
@@ -59,6 +60,24 @@ def writable_output(path: Path, overwrite: bool) -> Path:
     if folder.exists() and not os.access(folder, os.W_OK):
         raise BlocksError(f"cannot write in {folder}: permission denied or read-only")
     return path
+
+
+def _refuse_unsafe(output: Path, option: str, protected: Sequence[tuple[Path, str]]) -> None:
+    from .atomic import UnsafeOutput, check_output
+
+    try:
+        check_output(output, protected)
+    except UnsafeOutput as exc:
+        raise UsageError(f"{option}{' ' if option else ''}{output} {exc.strerror}") from None
+
+
+def output_beside(output: Path, cache: Path, option: str) -> Path:
+    """Refuse, before any work, an ``option`` file that would overwrite the input cache, its triage file
+    (the user's marks), or something that is not a regular file (a FIFO, a device, a folder)."""
+    from .cache.triage import triage_path
+
+    _refuse_unsafe(output, option, [(cache, "the input cache"), (triage_path(cache), "the cache's triage file")])
+    return output
 
 
 # -- commands ------------------------------------------------------------------
@@ -368,7 +387,8 @@ def cmd_view(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--size takes WIDTHxHEIGHT, e.g. 120x40, got {args.size!r}") from None
         keys = args.keys.split() if args.keys else []
-        shot = screenshot(path, Path(args.screenshot), (width, height), keys, args.result, args.images)
+        output = output_beside(Path(args.screenshot), path, "--screenshot")
+        shot = screenshot(path, output, (width, height), keys, args.result, args.images)
         print(f"Wrote {shot}.")
         return 0
     return view(path, args.result, args.images)
@@ -396,10 +416,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if min(args.top, args.samples) < 0:
         raise UsageError("--top and --samples must be 0 or more")
-    output = Path(args.output) if args.output else None
+    source = resolve_cache(args.cache, cache_dir(args))
+    output = Path(args.output) if args.output and args.output != "-" else None
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'report.md'}")
-    with open_cache(resolve_cache(args.cache, cache_dir(args))) as cache:
+    if output is not None:
+        output_beside(output, source, "--output")
+    with open_cache(source) as cache:
         result = args.result or ("original" if "original" in cache.result_names else cache.result_names[0])
         asked = [n.strip() for n in args.compare.split(",") if n.strip()] if args.compare else None
         for name in [result, *(asked or [])]:
@@ -781,7 +804,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("cache", nargs="?", default=DEMO_NAME, metavar="CACHE", help=cache_help)
     report.add_argument("--format", choices=("md", "csv", "json"), default="md", help="(default: md)")
-    report.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    report.add_argument("-o", "--output", metavar="PATH",
+                        help="write here instead of standard output (- is standard output); never over the cache, "
+                        "its triage file, or anything but a regular file")
     report.add_argument("--result", metavar="NAME", help="result set to triage (default: original)")
     report.add_argument("--compare", metavar="A,B", help="result sets to compare with it for sensitive groups "
                         "(default: those made by a transform, such as grayscale and rot90)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..atomic import atomic_write_bytes
 from ..cache import open_cache
 from ..errors import BlocksError, UsageError
 
@@ -44,6 +45,8 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
     from .keymap import LoadedKeymap
     from .model import ViewerModel
 
+    svg: list[str] = []
+
     async def run(app: BlocksApp) -> None:
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
@@ -52,7 +55,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
                 await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause(3 * app.PANE_DELAY)  # the sample pane follows a resting cursor
-            app.save_screenshot(filename=output.name, path=str(output.parent or Path(".")))
+            svg.append(app.export_screenshot())
 
     with open_cache(path) as cache:
         if result is not None and result not in cache.result_names:
@@ -63,4 +66,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
         app = BlocksApp(ViewerModel.open(cache, result), keymap=LoadedKeymap(Path("none.toml")),
                         images=backend)
         asyncio.run(run(app))
+    # Not Textual's save_screenshot, which opens the name as given: it would write into a FIFO or a device,
+    # and a crash mid-write would leave half an SVG.  The CLI has refused the cache and its triage file.
+    atomic_write_bytes(output, svg[0].encode("utf-8"))
     return output
