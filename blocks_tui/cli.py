@@ -18,6 +18,7 @@ from typing import Callable, NoReturn, Sequence
 
 from . import __version__
 from .errors import BlocksError, UsageError
+from .safe_text import plain, printable  # every name, path and message from data or argv goes through these
 
 DEFAULT_CACHE_DIR = Path("cache")
 CACHE_DIR_ENV = "BLOCKS_CACHE_DIR"
@@ -28,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
         raise SystemExit(2)
 
 
@@ -142,9 +143,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not build:
         try:
             open_cache(path).close()
-            console.print(f"Reusing {path} (pass --rebuild to train again).")
+            console.print(plain(f"Reusing {path} (pass --rebuild to train again)."))
         except CacheError as exc:
-            console.print(f"{exc}; rebuilding it.")
+            console.print(plain(f"{exc}; rebuilding it."))
             build = True
     if build:
         from .demo.pipeline import DemoConfig, build_demo_cache  # imports torch
@@ -153,7 +154,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = DemoConfig.fast() if args.fast else DemoConfig()
         started = time.perf_counter()
         build_demo_cache(path, config, progress=True)
-        console.print(f"Wrote {path} in {time.perf_counter() - started:.1f} s.")
+        console.print(plain(f"Wrote {path} in {time.perf_counter() - started:.1f} s."))
     if sys.stdout.isatty():
         from .tui.launch import view
 
@@ -174,7 +175,7 @@ def cmd_bench_open(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else cache_dir(args) / f"bench-open-{args.samples}x{args.classes}.h5"
     console = Console()
     if not path.exists():
-        console.print(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once...")
+        console.print(plain(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once..."))
         write_synthetic_cache(path, generate(args.classes, args.samples, (512,), seed=0), seed=0)
     r = bench_open(path)
     console.print(
@@ -207,11 +208,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
         from .extract.command import list_layers
 
-        table = Table(title=f"layers of {args.model or args.checkpoint} (* = chosen by --layers auto)")
+        table = Table(title=plain(f"layers of {args.model or args.checkpoint} (* = chosen by --layers auto)"))
         for column in ("", "name", "output shape (one sample)"):
             table.add_column(column)
         for name, shape, chosen in list_layers(args):
-            table.add_row("*" if chosen else "", name, "×".join(map(str, shape)))
+            table.add_row("*" if chosen else "", plain(name), "×".join(map(str, shape)))
         Console().print(table)
         return 0
     if not args.data:
@@ -226,7 +227,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         from .extract.append import append_results
 
         added = append_results(args, output, console)
-        console.print(f"Added result set {added!r} to {output}.")
+        console.print(plain(f"Added result set {added!r} to {output}."))
         return 0
     from .extract.command import build_plan
     from .extract.progress import run_with_progress
@@ -234,9 +235,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     plan = build_plan(args, output)
     merged = run_with_progress(plan, console)
     if merged is None:
-        console.print(f"Shard {plan.shard[0]}/{plan.shard[1]} done. When every shard is done: blocks-tui merge {output}")
+        console.print(plain(f"Shard {plan.shard[0]}/{plan.shard[1]} done. When every shard is done: "
+                            f"blocks-tui merge {output}"))
     else:
-        console.print(f"Wrote {merged}.")
+        console.print(plain(f"Wrote {merged}."))
     return 0
 
 
@@ -273,9 +275,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     if output.exists() and not parts_folder(output).exists():
-        print(f"{output} is already complete; nothing to merge.")
+        print(printable(f"{output} is already complete; nothing to merge."))
         return 0
-    print(f"Wrote {merge(output)}.")
+    print(printable(f"Wrote {merge(output)}."))
     return 0
 
 
@@ -343,8 +345,8 @@ def cmd_make_synthetic(args: argparse.Namespace) -> int:
     path = writable_output(resolve_cache(args.cache, cache_dir(args)), args.overwrite)
     started = time.perf_counter()
     write_synthetic_cache(path, generate(args.classes, args.samples, channels, seed=args.seed), seed=args.seed)
-    print(f"Wrote {path}: {args.classes:,} classes, {args.samples:,} samples, layers of "
-          f"{', '.join(map(str, channels))} channels, in {time.perf_counter() - started:.1f} s.")
+    print(printable(f"Wrote {path}: {args.classes:,} classes, {args.samples:,} samples, layers of "
+          f"{', '.join(map(str, channels))} channels, in {time.perf_counter() - started:.1f} s."))
     return 0
 
 
@@ -389,7 +391,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         keys = args.keys.split() if args.keys else []
         output = output_beside(Path(args.screenshot), path, "--screenshot")
         shot = screenshot(path, output, (width, height), keys, args.result, args.images)
-        print(f"Wrote {shot}.")
+        print(printable(f"Wrote {shot}."))
         return 0
     return view(path, args.result, args.images)
 
@@ -442,7 +444,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             except TriageError as exc:
                 status = f"ignored: {exc}"
             if status != "loaded":
-                sys.stderr.write(f"blocks-tui: warning: {path}: {status}\n")
+                sys.stderr.write(printable(f"blocks-tui: warning: {path}: {status}") + "\n")
         h = cache.hierarchy
         report = build_report(
             tree=Tree.from_arrays(h.names, h.parent, h.class_index),
@@ -464,7 +466,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         atomic_write_bytes(output, text.encode("utf-8"))
-        sys.stderr.write(f"Wrote {output}.\n")
+        sys.stderr.write(printable(f"Wrote {output}.") + "\n")
     return 0
 
 
@@ -474,6 +476,7 @@ def cmd_dynamics(args: argparse.Namespace) -> int:
     import numpy as np
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from .analysis import Tree
     from .analysis.dynamics import dynamics_report, epoch_series, settling_epochs
@@ -498,13 +501,14 @@ def cmd_dynamics(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report) + "\n")
         return 0
     shown = list(range(len(series))) if len(series) <= 10 else [0, len(series) // 2, len(series) - 1]
-    table = Table(title=f"{title}\nfirst epoch with recall within {args.tolerance:g} points of its final value",
+    table = Table(title=Text(f"{printable(title)}\nfirst epoch with recall within {args.tolerance:g} points of its "
+                             "final value"),
                   title_justify="left")
     for column in ("node", "classes", *(f"e{series[i][0]} %" for i in shown), "settled at"):
         table.add_column(column, justify="left" if column == "node" else "right")
     fmt = lambda v: "-" if v is None else str(v)  # noqa: E731
     for g in report["groups"]:
-        table.add_row(g["name"], str(g["classes"]), *(fmt(g["recall"][i]) for i in shown), fmt(g["settled"]))
+        table.add_row(plain(g["name"]), str(g["classes"]), *(fmt(g["recall"][i]) for i in shown), fmt(g["settled"]))
     for level in report["levels"]:
         name = "all leaves" if level["leaves"] else f"all depth {level['depth']}"
         table.add_row(f"[dim]{name}[/]", "", *(fmt(level["recall"][i]) for i in shown), fmt(level["settled"]))
@@ -551,7 +555,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"hierarchy-aware reaches the baseline's final top-1 error ({100 * base1[-1]:.1f}%) "
           + (f"at epoch {reached} of {report.epochs}." if reached else "at no epoch.")
           + f" Final top-1 error: baseline {100 * base1[-1]:.1f}%, hierarchy-aware {100 * aware1[-1]:.1f}%.")
-    print(f"Wrote {report.cache} (result sets baseline, hierarchy-aware and NAME:epoch-N) and {report.model_dir}/.")
+    print(printable(f"Wrote {report.cache} (result sets baseline, hierarchy-aware and NAME:epoch-N) and "
+                    f"{report.model_dir}/."))
     return 0
 
 
@@ -588,17 +593,18 @@ def cmd_probe(args: argparse.Namespace) -> int:
     for column in ("result set", "features", "top-1", "top-5", "seconds"):
         table.add_column(column, justify="left" if column in ("result set", "features") else "right")
     for r in results:
-        table.add_row(r.result_name, f"{r.n_features:,} {r.features}", f"{100 * r.top1:.1f}%", f"{100 * r.top5:.1f}%",
+        table.add_row(plain(r.result_name), f"{r.n_features:,} {r.features}", f"{100 * r.top1:.1f}%", f"{100 * r.top5:.1f}%",
                       f"{r.seconds:.1f}")
     Console().print(table)
-    console.print(f"Wrote {len(results)} probe result sets to {path} in {time.perf_counter() - started:.1f} s "
-                  "(a re-run replaces them).")
+    console.print(plain(f"Wrote {len(results)} probe result sets to {path} in {time.perf_counter() - started:.1f} s "
+                        "(a re-run replaces them)."))
     return 0
 
 
 def cmd_bench_probe(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from .cache import open_cache
     from .demo.synthetic_scale import generate, parse_channels, write_synthetic_cache
@@ -613,20 +619,21 @@ def cmd_bench_probe(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else cache_dir(args) / f"bench-probe-{args.samples}x{args.classes}.h5"
     console = Console(stderr=True)
     if not path.exists():
-        console.print(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once...")
+        console.print(plain(f"Writing {path} ({args.samples:,} samples, {args.classes:,} classes) once..."))
         write_synthetic_cache(path, generate(args.classes, args.samples, channels, seed=0), seed=0)
     engines = [_probe_settings(args, "scipy"), _probe_settings(args, "torch")]
     with open_cache(path) as cache:
         layers = resolve_layers(cache, args.layers)
     runs = bench_probe(path, layers, engines, console)
     names = [f"{e.engine} ({e.device})" for e in engines]
-    table = Table(title=f"probe {path.name}: seconds per layer (both folds) and held-out top-1", title_justify="left")
+    table = Table(title=Text(printable(f"probe {path.name}: seconds per layer (both folds) and held-out top-1")),
+                  title_justify="left")
     table.add_column("layer")
     for name in names:
         table.add_column(f"{name} s", justify="right")
         table.add_column(f"{name} top-1", justify="right")
     for i, layer in enumerate(layers):
-        table.add_row(f"{layer} ({runs[0][i].n_features:,})",
+        table.add_row(plain(f"{layer} ({runs[0][i].n_features:,})"),
                       *(cell for run in runs for cell in (f"{run[i].seconds:.1f}", f"{100 * run[i].top1:.1f}%")))
     totals = [sum(r.seconds for r in run) for run in runs]
     table.add_row("all layers", *(cell for t in totals for cell in (f"{t:.1f}", "")))
@@ -895,20 +902,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except BlocksError as exc:
-        sys.stderr.write(f"blocks-tui: error: {exc}\n")
+        sys.stderr.write(f"blocks-tui: error: {printable(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("blocks-tui: interrupted\n")
         return 130
     except OSError as exc:  # disk full, read-only folder, permissions: the user's to fix, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"blocks-tui: error: {where}{exc.strerror or exc}\n")
+        sys.stderr.write(f"blocks-tui: error: {printable(where)}{printable(exc.strerror or exc)}\n")
         return 1
     except Exception as exc:  # noqa: BLE001 - the CLI's promise is one line, not a traceback
         if os.environ.get("BLOCKS_TUI_DEBUG"):
             raise
         sys.stderr.write(
-            f"blocks-tui: internal error: {type(exc).__name__}: {exc} (set BLOCKS_TUI_DEBUG=1 for the traceback)\n"
+            f"blocks-tui: internal error: {type(exc).__name__}: {printable(exc)} (set BLOCKS_TUI_DEBUG=1 for the "
+            "traceback)\n"
         )
         return 1
 

@@ -12,28 +12,26 @@ markup), and nowhere else.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
-from rich.text import Text
+from rich.text import Span, Text
 
 MAX_SHOWN = 4096  # characters of one untrusted string ever shown; a 10 MB attribute costs nothing to print
 
-# Bidirectional controls reorder what is shown (the "Trojan Source" trick); they are format characters (Cf),
-# not control characters (Cc), so they are listed by name.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (Unicode category Cc: C0, DEL, C1), lone surrogates (Cs), the line and paragraph
+# separators, and the bidirectional controls that reorder what is shown (the "Trojan Source" trick; they are
+# format characters, Cf, so they are listed by name).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029"
+                     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _escape(ch: str) -> str:
-    code = ord(ch)
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
     if code == 0x1B:
         return "\\e"
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}"
-
-
-def _needs_escape(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI or ch in "\u2028\u2029"
 
 
 def printable(value: object, limit: int | None = MAX_SHOWN) -> str:
@@ -51,11 +49,39 @@ def printable(value: object, limit: int | None = MAX_SHOWN) -> str:
     cut = 0
     if limit is not None and len(s) > limit:
         cut, s = len(s) - limit, s[:limit]
-    if any(_needs_escape(ch) for ch in s):
-        s = "".join(_escape(ch) if _needs_escape(ch) else ch for ch in s)
+    s = _UNSAFE.sub(_escape, s)
     return f"{s}…(+{cut:,} characters)" if cut else s
 
 
 def plain(value: object, style: str = "", limit: int | None = MAX_SHOWN) -> Text:
     """A Rich ``Text`` showing ``value`` literally: control characters escaped, markup never parsed."""
     return Text(printable(value, limit), style=style, end="")
+
+
+def escaped(text: Text) -> Text:
+    """``text`` with its control characters made visible as :func:`printable` does, its styles kept.
+
+    For widgets that are handed a styled ``Text`` assembled elsewhere (a
+    status line, a panel title): they escape what they show, whoever built
+    it.  A ``Text`` with nothing to escape is returned as it is.
+    """
+    if not _UNSAFE.search(text.plain):
+        return text
+    out = text.blank_copy()
+    cuts = sorted({0, len(text.plain), *(x for span in text.spans for x in (span.start, span.end))})
+    for piece in text.divide(cuts[1:-1]):  # each piece lies wholly inside or outside every span
+        shown = printable(piece.plain, None)
+        out.append_text(Text(shown, spans=[Span(0, len(shown), span.style) for span in piece.spans]))
+    return out
+
+
+def json_escaped(document: str) -> str:
+    """A JSON text with every character :func:`printable` would escape written as ``\\uXXXX``.
+
+    JSON escapes C0 inside strings, but not DEL, C1 (``\\x9b`` is a CSI) or
+    bidi controls, so a document dumped with ``ensure_ascii=False`` (to keep
+    names readable) is not safe to print.  Outside strings JSON has only
+    ASCII and its whitespace (tab, newline, carriage return), which stay.
+    The parsed value is unchanged.
+    """
+    return _UNSAFE.sub(lambda m: m.group() if m.group() in "\t\n\r" else f"\\u{ord(m.group()):04x}", document)

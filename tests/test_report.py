@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from blocks_tui.analysis.report import CSV_COLUMNS
@@ -159,3 +160,40 @@ def test_report_errors_are_one_line(demo_cache: Path, tmp_path: Path, capsys, ar
         got = exc.code
     err = capsys.readouterr().err
     assert got == code and needle in err and err.count("\n") == 1
+
+
+def _cache_with_bad_probabilities(path: Path) -> Path:
+    """The tiny tree, every sample of cat predicted as car; three samples' probabilities NaN, one +inf."""
+    from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
+
+    from blocks_tui.cache import CacheWriter
+
+    labels = np.repeat(np.arange(5), 4)
+    n = len(labels)
+    order = np.tile(np.array([2, 1, 0, 3, 4]), (n, 1))
+    prob = np.full((n, 5), 0.2, np.float32)
+    prob[:3], prob[3, 0] = np.nan, np.inf
+    true_prob = np.full(n, 0.2, np.float32)
+    true_prob[:3] = np.nan
+    with CacheWriter(path, config={"model": "m"}) as w:
+        w.write_classes(TINY_CLASSES)
+        w.write_hierarchy(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX, source="file")
+        w.write_samples(labels, [f"s{i}" for i in range(n)], np.zeros((n, 48, 48, 3), np.uint8))
+        w.write_result_set("original", order, prob, true_prob)
+    return path
+
+
+def test_json_report_is_strict_json_with_nan_probabilities(tmp_path: Path, capsys) -> None:
+    path = _cache_with_bad_probabilities(tmp_path / "nan.h5")
+    code, out, err = _run(["report", str(path), "--format", "json"], capsys)
+    assert code == 0, err
+    assert "NaN" not in out and "Infinity" not in out
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    doc = json.loads(out, parse_constant=refuse)  # what a strict parser (jq, JavaScript) accepts
+    first = next(m for m in doc["mislabels"] if m["sample"] == 3)
+    assert first["predicted_prob"] is None and first["score"] is None and first["top"][0]["prob"] is None
+    assert first["label_prob"] == pytest.approx(0.2)
+    assert any(p["confidence"] is None for p in doc["class_pairs"])

@@ -50,12 +50,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from ..cache.triage import OutlierKey, SampleKey, TriageEntry
+from ..safe_text import json_escaped, printable
 from .hierarchy import Tree
 from .filters import filtered_confusion
 from .triage import rank_mislabels, rank_outliers, sensitive_groups
@@ -267,35 +269,53 @@ def render(report: Report, fmt: str) -> str:
 
 
 def render_json(report: Report) -> str:
-    doc = {"format": REPORT_FORMAT, "version": REPORT_VERSION, **asdict(report)}
-    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    """Strict JSON (RFC 8259): a NaN or infinite number, as a damaged probability gives, is ``null``;
+    names keep their letters, but control characters are ``\\u`` escapes, so printing it is safe."""
+    doc = _finite({"format": REPORT_FORMAT, "version": REPORT_VERSION, **asdict(report)})
+    return json_escaped(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float, at any depth, replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def render_csv(report: Report) -> str:
+    """One table; names, sources and notes with their control characters made visible (see safe_text)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    table = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    table.writeheader()
+
+    def write(row: dict[str, Any]) -> None:
+        table.writerow({k: printable(v, None) if isinstance(v, str) else v for k, v in row.items()})
+
     for rank, d in enumerate(report.decisions, 1):
-        writer.writerow({"section": "decision", "rank": rank, "kind": d.kind, "decision": d.decision or "",
-                         "note": d.note, "true_class": d.true_class or "", "predicted_class": d.predicted_class or "",
-                         "sample": "" if d.sample is None else d.sample, "source": d.source or "",
-                         "result": report.result if d.kind == "sample" else ""})
+        write({"section": "decision", "rank": rank, "kind": d.kind, "decision": d.decision or "",
+               "note": d.note, "true_class": d.true_class or "", "predicted_class": d.predicted_class or "",
+               "sample": "" if d.sample is None else d.sample, "source": d.source or "",
+               "result": report.result if d.kind == "sample" else ""})
     for p in report.class_pairs:
-        writer.writerow({"section": "class-pair", "rank": p.rank, "kind": p.kind, "decision": p.decision or "",
-                         "note": p.note, "true_class": p.true_class, "predicted_class": p.predicted_class,
-                         "count": p.count, "reverse_count": p.reverse_count, "common_ancestor": p.common_ancestor,
-                         "distance": p.distance, "score": p.score, "result": report.result,
-                         "samples": ";".join(map(str, p.samples + p.reverse_samples)),
-                         "sources": ";".join(p.sources + p.reverse_sources)})
+        write({"section": "class-pair", "rank": p.rank, "kind": p.kind, "decision": p.decision or "",
+               "note": p.note, "true_class": p.true_class, "predicted_class": p.predicted_class,
+               "count": p.count, "reverse_count": p.reverse_count, "common_ancestor": p.common_ancestor,
+               "distance": p.distance, "score": p.score, "result": report.result,
+               "samples": ";".join(map(str, p.samples + p.reverse_samples)),
+               "sources": ";".join(p.sources + p.reverse_sources)})
     for m in report.mislabels:
-        writer.writerow({"section": "mislabel", "rank": m.rank, "kind": "confident" if m.confident else "possible",
-                         "decision": m.decision or "", "note": m.note, "true_class": m.label,
-                         "predicted_class": m.predicted, "score": m.score, "sample": m.sample, "source": m.source,
-                         "label_prob": m.label_prob, "predicted_prob": m.predicted_prob, "result": report.result})
+        write({"section": "mislabel", "rank": m.rank, "kind": "confident" if m.confident else "possible",
+               "decision": m.decision or "", "note": m.note, "true_class": m.label,
+               "predicted_class": m.predicted, "score": m.score, "sample": m.sample, "source": m.source,
+               "label_prob": m.label_prob, "predicted_prob": m.predicted_prob, "result": report.result})
     for g in report.sensitive_groups:
-        writer.writerow({"section": "sensitive-group", "rank": g.rank, "kind": g.transform, "count": g.support,
-                         "result": g.result, "group": g.group, "before": g.before, "after": g.after,
-                         "drop": g.drop})
+        write({"section": "sensitive-group", "rank": g.rank, "kind": g.transform, "count": g.support,
+               "result": g.result, "group": g.group, "before": g.before, "after": g.after,
+               "drop": g.drop})
     return out.getvalue()
 
 
@@ -364,7 +384,8 @@ def render_markdown(report: Report) -> str:
                           f"{100 * g.drop:.1f} pts"] for g in found]) if found else \
             ["No group loses 10 or more points of recall."]
         lines += [""]
-    return "\n".join(lines).rstrip() + "\n"
+    # Every line holds names, sources or notes from the data: shown, never sent raw to a terminal.
+    return "\n".join(printable(line, None) for line in lines).rstrip() + "\n"
 
 
 def _significant(x: float) -> float:
