@@ -34,12 +34,12 @@ from textual.widgets import Static
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
+from ..kitty_graphics import KittyPlacements
 from ..samples import OUTCOME_MARK, SampleDetails, Selection, fit_outcomes
-from .thumbnail import halfcell_strips
+from .thumbnail import HALFCELL_TILE, graphics_picture, graphics_tile, halfcell_strips
 
-IMAGE_WIDTH, IMAGE_HEIGHT = 12, 6  # cells of one thumbnail
-TILE_WIDTH = IMAGE_WIDTH + 1  # and a gap
-TILE_HEIGHT = IMAGE_HEIGHT + 2  # a caption and a gap
+TILE_GAP = 1  # columns between tiles
+CAPTION_ROWS = 2  # a caption and a gap under each picture
 OUTCOME_STYLE = dict(zip(OUTCOMES, ("green", "yellow", "red")))
 DETAILS_OUTCOME_LINES = 2  # the details block's last lines: every result set's outcome, or as many as fit
 
@@ -69,13 +69,20 @@ def _set_image(widget: Any, image: PILImage.Image | None) -> None:
     The library's ``image`` setter also asks for a layout pass of the whole
     screen, which was a third of a cursor key's cost; a tile never changes
     size, so a repaint is enough.  Mirrors the setter of textual-image 0.12
-    for PIL images (the only kind the pane passes).
+    for PIL images (the only kind the pane passes).  A Sixel widget draws
+    through a child that holds its own copy of the picture (the setter
+    rebuilds that child); here the child is handed the new picture, or
+    the old one stayed on screen, and before the first one none at all.
     """
     if widget._renderable is not None:
         widget._renderable.cleanup()
         widget._renderable = None
     widget._image = image
     widget._image_width, widget._image_height = (image.width, image.height) if image is not None else (0, 0)
+    for child in widget.children:  # textual-image's Sixel widget: one _ImageSixelImpl
+        child.image = image
+        child._cached_sixels = None
+        child.refresh()
     widget.refresh()
 
 
@@ -110,12 +117,14 @@ class Caption(Widget):
 
 
 class Tile(Vertical):
-    """A textual-image thumbnail and its caption (graphics and unicode modes only), at a fixed size so that
+    """A textual-image thumbnail and its caption (Sixel and unicode modes only), at a fixed size so that
     changing them never needs a layout pass."""
 
-    def __init__(self, image_class: Any) -> None:
+    def __init__(self, image_class: Any, columns: int, rows: int) -> None:
         super().__init__(classes="tile")
         self.image_class = image_class
+        self.columns, self.rows = columns, rows
+        self.styles.width, self.styles.height = columns, rows + 1
         self.view = _EMPTY
         self._pending: _TileView | None = None
 
@@ -125,8 +134,12 @@ class Tile(Vertical):
             self.show(pending)
 
     def compose(self) -> ComposeResult:
-        yield self.image_class(None, classes="tile-image")
-        yield Caption()
+        image = self.image_class(None, classes="tile-image")
+        image.styles.width, image.styles.height = self.columns, self.rows
+        yield image
+        caption = Caption()
+        caption.styles.width = self.columns
+        yield caption
 
     def show(self, view: _TileView) -> None:
         if len(self.children) < 2:  # mounted a moment ago, not composed yet: show it once it is
@@ -142,11 +155,14 @@ class Tile(Vertical):
 class ThumbGrid(Widget, can_focus=True):
     """The tiles.  Keys move a cursor over groups (or over an opened group's samples).
 
-    With half cells (the default) and with ``--images off`` the grid draws
-    its tiles itself, line by line, from the cached strips: one widget
-    instead of three per tile, so a repaint walks fewer widgets and a
-    resize mounts nothing.  Kitty graphics, Sixel and unicode need
-    textual-image's widgets, so there each tile is a :class:`Tile`.
+    With half cells (the default), Kitty graphics and ``--images off`` the
+    grid draws its tiles itself, line by line: half cells from cached
+    strips; under Kitty graphics blank tiles, with each picture placed
+    over its tile once the frame is drawn (:mod:`~blocks_tui.tui.kitty_graphics`).  One widget instead of
+    three per tile, so a repaint walks fewer widgets and a resize mounts
+    nothing.  Sixel and unicode need textual-image's widgets, so there
+    each tile is a :class:`Tile`.  Pixel-graphics tiles are sized from the
+    terminal's cell size (:func:`~blocks_tui.tui.widgets.thumbnail.graphics_tile`).
     """
 
     BINDINGS = bindings(SAMPLE_KEYS)
@@ -166,8 +182,13 @@ class ThumbGrid(Widget, can_focus=True):
 
     def __init__(self, images: ImageBackend, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
+        self.backend = images
         self.image_class = images.widget_class  # None: the grid draws its tiles itself
         self.pictures = images.mode != "off"
+        self.image_width, self.image_height = graphics_tile(images.cell)[:2] if images.graphics else HALFCELL_TILE
+        self.tile_width = self.image_width + TILE_GAP
+        self.tile_height = self.image_height + CAPTION_ROWS
+        self.kitty = KittyPlacements() if images.mode == "tgp" else None
         self.content: PaneContent | None = None
         self.items: list[_Item] = []
         self.outcome: np.ndarray = np.zeros(0, dtype=np.int8)
@@ -186,15 +207,20 @@ class ThumbGrid(Widget, can_focus=True):
 
     async def on_resize(self) -> None:
         """As many tiles as fit, laid out once per size: scrolling only swaps their pictures."""
-        columns = max(1, self.size.width // TILE_WIDTH)
-        rows = max(1, self.size.height // TILE_HEIGHT)
+        columns = max(1, self.size.width // self.tile_width)
+        rows = max(1, self.size.height // self.tile_height)
         if (columns, rows) != (self.columns, self.rows) or not (self.shown or self.children):
+            if self.kitty is not None:  # slots that no longer exist must not keep their pictures
+                self._write("".join(self.kitty.clear(slot) for slot in range(columns * rows, self.capacity)))
             self.columns, self.rows = columns, rows
             self.shown = [_EMPTY] * self.capacity
             if not self.draws_tiles:
                 self.styles.grid_size_columns = columns
+                self.styles.grid_columns = str(self.tile_width)
+                self.styles.grid_rows = str(self.tile_height)
                 await self.remove_children()
-                await self.mount_all([Tile(self.image_class) for _ in range(self.capacity)])
+                await self.mount_all([Tile(self.image_class, self.image_width, self.image_height)
+                                      for _ in range(self.capacity)])
             self._scroll_to_cursor()
         self._lines.clear()
         self._draw()
@@ -261,7 +287,7 @@ class ThumbGrid(Widget, can_focus=True):
             item, at = visible[slot], self.top + slot
             outcome = OUTCOMES[int(self.outcome[at]) if at < len(self.outcome) else 2]
             count = f" ×{item.count}" if item.count > 1 else ""
-            name = names[item.label][: max(1, 10 - len(count))]
+            name = names[item.label][: max(1, self.image_width - 2 - len(count))]
             caption = Text.assemble((OUTCOME_MARK[outcome] + " ", f"bold {OUTCOME_STYLE[outcome]}"), name,
                                     (count, "bold"))
             if at == self.cursor and self.has_focus:
@@ -272,13 +298,15 @@ class ThumbGrid(Widget, can_focus=True):
                 tile.show(view)
             self.shown = views
             return
+        if self.kitty is not None:
+            self.call_after_refresh(self._place_pictures)
         changed_rows = {slot // self.columns for slot, (old, new) in enumerate(zip(self.shown, views))
                         if old.sample != new.sample or old.picture is not new.picture or old.caption != new.caption}
         self.shown = views
         for row in sorted(changed_rows):
-            for y in range(row * TILE_HEIGHT, (row + 1) * TILE_HEIGHT):
+            for y in range(row * self.tile_height, (row + 1) * self.tile_height):
                 self._lines.pop(y, None)
-            self.refresh(Region(0, row * TILE_HEIGHT, self.size.width, TILE_HEIGHT))
+            self.refresh(Region(0, row * self.tile_height, self.size.width, self.tile_height))
 
     def _decode(self, samples: list[int]) -> dict[int, Any]:
         """Pictures of the visible samples (half-cell strips, or PIL images for textual-image), cached;
@@ -289,8 +317,11 @@ class ThumbGrid(Widget, can_focus=True):
         if missing:
             pixels = self.content.thumbnails(np.array(missing, dtype=np.int64))
             for sample, array in zip(missing, pixels):
-                if self.draws_tiles:
-                    self._images[sample] = halfcell_strips(array, IMAGE_WIDTH, IMAGE_HEIGHT)
+                if self.backend.graphics:
+                    self._images[sample] = graphics_picture(array, self.image_width, self.image_height,
+                                                            self.backend.cell, self._background())
+                elif self.draws_tiles:
+                    self._images[sample] = halfcell_strips(array, self.image_width, self.image_height)
                 else:
                     self._images[sample] = PILImage.fromarray(np.ascontiguousarray(array))
         return {s: self._images[s] for s in samples if self._images.get(s) is not None}
@@ -310,9 +341,9 @@ class ThumbGrid(Widget, can_focus=True):
 
     def _grid_line(self, y: int) -> Strip:
         """Line ``y`` of the drawn tiles: each tile's line and a one-cell gap, side by side."""
-        row, dy = divmod(y, TILE_HEIGHT)
+        row, dy = divmod(y, self.tile_height)
         base = self.rich_style
-        gap = Strip.blank(TILE_WIDTH - IMAGE_WIDTH, base)
+        gap = Strip.blank(TILE_GAP, base)
         parts = []
         for column in range(self.columns):
             slot = row * self.columns + column
@@ -321,20 +352,74 @@ class ThumbGrid(Widget, can_focus=True):
         return Strip.join(parts).crop_extend(0, self.size.width, base)
 
     def _tile_line(self, view: _TileView, dy: int, base: Style) -> Strip:
-        """Line ``dy`` of one drawn tile: the picture's half cells then the caption, or (``--images off``)
-        the sample id then the caption."""
+        """Line ``dy`` of one drawn tile: the picture's half cells (blank under a Kitty picture) then the
+        caption, or (``--images off``) the sample id then the caption."""
+        width = self.image_width
         if view.sample is None:
-            return Strip.blank(IMAGE_WIDTH, base)
+            return Strip.blank(width, base)
         if self.pictures:
-            if dy < IMAGE_HEIGHT:
-                return view.picture[dy] if view.picture is not None else Strip.blank(IMAGE_WIDTH, base)
-            text = view.caption if dy == IMAGE_HEIGHT else None
+            if dy < self.image_height:
+                if view.picture is None or self.kitty is not None:
+                    return Strip.blank(width, base)
+                return view.picture[dy]
+            text = view.caption if dy == self.image_height else None
         else:
             text = {0: Text(f"#{view.sample}", style="dim"), 1: view.caption}.get(dy)
         if text is None:
-            return Strip.blank(IMAGE_WIDTH, base)
+            return Strip.blank(width, base)
         segments = Segment.apply_style(text.render(self.app.console), base)
-        return Strip(segments).crop_extend(0, IMAGE_WIDTH, base)
+        return Strip(segments).crop_extend(0, width, base)
+
+    # -- Kitty graphics -------------------------------------------------------------
+    def _place_pictures(self) -> None:
+        """Once the frame is drawn, put each tile's Kitty picture on its tile (and take off what left).
+
+        Runs after every change of what the tiles show, of size and of
+        screen; a slot whose picture and position are unchanged costs
+        nothing.  While another screen is on top nothing is placed.
+        """
+        kitty = self.kitty
+        if kitty is None or not self.is_mounted or self.screen is not self.app.screen:
+            return
+        region = self.content_region
+        commands = []
+        for slot, view in enumerate(self.shown):
+            row, column = divmod(slot, self.columns)
+            if view.sample is None or view.picture is None:
+                commands.append(kitty.clear(slot))
+            else:
+                commands.append(kitty.show(slot, view.sample, view.picture, self.image_width, self.image_height,
+                                           region.x + column * self.tile_width, region.y + row * self.tile_height))
+        self._write("".join(commands))
+
+    def _write(self, commands: str) -> None:
+        """Send commands straight to the terminal, for changes that no repaint would carry."""
+        driver = getattr(self.app, "_driver", None)
+        if commands and driver is not None:
+            driver.write(commands)
+            driver.flush()
+
+    def on_mount(self) -> None:
+        if self.kitty is not None:
+            self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Any) -> None:
+        """Placements float above the text, so a screen or popup on top must take them away; coming back
+        places them again."""
+        assert self.kitty is not None
+        if screen is self.screen:
+            self.call_after_refresh(self._place_pictures)
+        else:
+            self._write(self.kitty.hide_all())
+
+    def on_unmount(self) -> None:
+        if self.kitty is not None:
+            self._write(self.kitty.free_all())  # quitting leaves no picture behind, on screen or in memory
+
+    def _background(self) -> tuple[int, int, int]:
+        """The grid's background colour, which pads a picture to its tile."""
+        color = self.background_colors[1]
+        return color.r, color.g, color.b
 
     def on_focus(self) -> None:
         self._draw()
