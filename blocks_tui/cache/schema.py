@@ -81,3 +81,32 @@ ATTR_JSON = "json"
 MAX_CHUNK_BYTES = 1 << 20
 THUMBNAIL_GZIP_LEVEL = 1  # level 4 saves <1% on thumbnails at 30% more CPU
 READ_CHUNK_CACHE_BYTES = 64 << 20
+
+# What the reader checks on open, from metadata alone: each dataset's kind of
+# values and rank.  Kinds: text (HDF5 strings), integer, real (floating point)
+# and uint8 (exactly one byte per value: the thumbnails).
+TEXT, INTEGER, REAL, UINT8 = "text", "integer", "real", "uint8"
+DATASET_LAYOUT = {
+    CLASS_NAMES: (TEXT, 1),
+    CLASS_IDS: (TEXT, 1),
+    NODE_NAMES: (TEXT, 1),
+    NODE_PARENT: (INTEGER, 1),
+    NODE_CLASS: (INTEGER, 1),
+    SAMPLE_LABEL: (INTEGER, 1),
+    SAMPLE_SOURCE: (TEXT, 1),
+    SAMPLE_THUMBNAIL: (UINT8, 4),  # (samples, H, W, 3)
+    SKIPPED_SOURCE: (TEXT, 1),
+    SKIPPED_REASON: (TEXT, 1),
+    PROBE_SPLIT: (INTEGER, 1),
+}
+RESULT_LAYOUT = {TOPK_INDEX: (INTEGER, 2), TOPK_PROB: (REAL, 2), TRUE_PROB: (REAL, 1)}
+LAYER_LAYOUT = {CLASS_MEAN: (REAL, 4), COLLECTIVE: (REAL, 2), MAPS: (REAL, 4)}
+
+# Bounds on what a damaged file can make the reader do.  A text attribute
+# (producer, layer name, transform ...) is cut to MAX_ATTR_CHARS when read; a
+# config longer than MAX_CONFIG_CHARS is refused rather than parsed.  A
+# gzip-compressed dataset cannot hold more than MAX_GZIP_RATIO times its
+# stored bytes (deflate's limit is 1032:1), so a larger declared size is damage.
+MAX_ATTR_CHARS = 1024
+MAX_CONFIG_CHARS = 64 << 10
+MAX_GZIP_RATIO = 1100

@@ -72,7 +72,7 @@ from typing import Any, Iterable, Union
 
 from ..atomic import atomic_write_bytes
 from ..errors import BlocksError
-from .reader import _first_line
+from .validate import first_line as _first_line
 
 FORMAT = "blocks-tui-triage"
 VERSION = 1
