@@ -214,7 +214,7 @@ def _kill_writer(cache: Path, mode: str, wait: float) -> None:
         assert proc.stdout.readline().strip() == "ready"
         if mode == "stall":
             assert proc.stdout.readline().strip() == "in-save"
-            assert cache.with_name("demo.triage.json.tmp").exists()  # really inside a save
+            assert list(cache.parent.glob("demo.triage.json.*.tmp"))  # really inside a save
         time.sleep(wait)
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -246,3 +246,143 @@ def test_writer_killed_at_random_times_always_leaves_a_complete_file(tmp_path: P
         _kill_writer(cache, "loop", rng.uniform(0.0, 0.4))
         _whole_note(cache)
     assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+# -- hostile and concurrent files (issue 14.10) ---------------------------------------------------------
+def test_deeply_nested_json_is_damage_not_a_crash(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    triage_path(cache).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(TriageError, match="nested too deeply"):
+        read_triage(triage_path(cache))
+    store = TriageStore.open(cache, IDENTITY)
+    assert len(store) == 0 and "nested too deeply" in store.message and "\n" not in store.message
+    assert len(list(tmp_path.glob("demo.triage.json.corrupt-*"))) == 1
+
+
+@pytest.mark.parametrize("count", ["Infinity", "-Infinity", "NaN", "1.5", "true", "-3", '"10"'])
+def test_a_count_that_is_not_an_integer_is_damage(tmp_path: Path, count: str) -> None:
+    cache = tmp_path / "demo.h5"
+    TriageStore.open(cache, IDENTITY).mark(PAIR, 1)
+    text = triage_path(cache).read_text().replace('"n_samples": 10', f'"n_samples": {count}')
+    triage_path(cache).write_text(text)
+    with pytest.raises(TriageError, match="n_samples .* is not a count"):
+        read_triage(triage_path(cache))
+    store = TriageStore.open(cache, IDENTITY)
+    assert len(store) == 0 and "is not a count" in store.message
+
+
+@pytest.mark.parametrize("sample", [10, 10**9, 2**70, -1])
+def test_sample_ids_outside_the_cache_are_damage(tmp_path: Path, sample: int) -> None:
+    cache = tmp_path / "demo.h5"
+    store = TriageStore.open(cache, IDENTITY)
+    store.mark(SampleKey(9, "img/9.png"), 2)  # the last sample is fine
+    assert TriageStore.open(cache, IDENTITY).decision(SampleKey(9)) == "mislabeled"
+    doc = _on_disk(cache)
+    doc["samples"][0]["sample"] = sample
+    triage_path(cache).write_text(json.dumps(doc))
+    with pytest.raises(TriageError, match="is not a sample of the cache"):
+        read_triage(triage_path(cache))
+
+
+def _within(seconds: int):  # noqa: ANN202 - a guard: a hang fails the test instead of stalling the suite
+    def alarm(*_: object) -> None:
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+
+
+def test_a_fifo_is_left_alone_without_blocking(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    os.mkfifo(triage_path(cache))
+    _within(5)
+    try:
+        store = TriageStore.open(cache, IDENTITY)
+        assert "is a FIFO, not a triage file" in store.message and "left untouched" in store.message
+        assert store.mark(PAIR, 1) is False and store.decision(PAIR) == "redundant"  # kept in memory
+        with pytest.raises(TriageError, match="is a FIFO"):
+            read_triage(triage_path(cache))
+    finally:
+        signal.alarm(0)
+    assert triage_path(cache).is_fifo()
+    assert not list(tmp_path.glob("demo.triage.json.*-*"))
+
+
+def test_a_file_it_may_not_read_is_left_alone_not_called_corrupt(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "demo.h5"
+    TriageStore.open(cache, IDENTITY).mark(PAIR, 1)
+    before = triage_path(cache).read_bytes()
+    triage_path(cache).chmod(0)
+    real_open = os.open
+
+    def no_read(path, flags, *args):  # noqa: ANN001, ANN202 - root ignores chmod 0, so deny as a kernel would
+        if Path(path) == triage_path(cache) and not flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_read)
+    store = TriageStore.open(cache, IDENTITY)
+    assert store.message.startswith("cannot read demo.triage.json: Permission denied")
+    assert "left untouched" in store.message and "corrupt" not in store.message
+    assert store.mark(SampleKey(1), 2) is False  # never written over the file it could not read
+    monkeypatch.undo()
+    triage_path(cache).chmod(0o644)
+    assert triage_path(cache).read_bytes() == before
+    assert not list(tmp_path.glob("demo.triage.json.corrupt-*"))
+
+
+def test_two_viewers_on_one_cache_keep_each_others_marks(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    first, second = TriageStore.open(cache, IDENTITY), TriageStore.open(cache, IDENTITY)
+    assert first.mark(PAIR, 1) and second.mark(SampleKey(4, "img/4.png"), 2)
+    assert first.note(SampleKey(5, "img/5.png"), "blurry")
+    reopened = TriageStore.open(cache, IDENTITY)
+    assert reopened.decision(PAIR) == "redundant" and reopened.decision(SampleKey(4)) == "mislabeled"
+    assert reopened.get(SampleKey(5)).note == "blurry"
+    assert first.decision(SampleKey(4)) == "mislabeled"  # a save brings the other viewer's marks in
+    # A clear in one viewer is not undone by the other's next save, and its own change wins on a shared row.
+    assert second.clear(PAIR) and first.mark(SampleKey(4), 3)
+    final = TriageStore.open(cache, IDENTITY)
+    assert final.decision(PAIR) is None and final.decision(SampleKey(4)) == "ambiguous"
+
+
+_MARKER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from blocks_tui.cache.triage import CacheIdentity, SampleKey, TriageStore
+
+    identity = CacheIdentity.of("demo.h5", ["cat", "dog", "car"], [f"img/{i}.png" for i in range(200)])
+    store = TriageStore.open(Path(sys.argv[1]), identity)
+    first = int(sys.argv[2])
+    for sample in range(first, first + 40):
+        assert store.mark(SampleKey(sample, f"img/{sample}.png"), 1 + sample % 4), store.message
+""")
+
+
+def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    procs = [subprocess.Popen([sys.executable, "-c", _MARKER, str(cache), str(first)]) for first in (0, 100)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    identity = CacheIdentity.of("demo.h5", ["cat", "dog", "car"], [f"img/{i}.png" for i in range(200)])
+    entries, _ = read_triage(triage_path(cache))
+    assert sorted(e.key.sample for e in entries) == list(range(40)) + list(range(100, 140))
+    assert TriageStore.open(cache, identity).message is None
+
+
+def test_a_planted_symlink_is_never_written_through(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    triage_path(cache).with_name("demo.triage.json.tmp").symlink_to(victim)
+    assert TriageStore.open(cache, IDENTITY).mark(PAIR, 1)
+    assert victim.read_text() == "precious"
+    assert TriageStore.open(cache, IDENTITY).decision(PAIR) == "redundant"
+    # A link planted as the lock file fails the save (marks stay in memory) and is not followed either.
+    lock = triage_path(cache).with_name("demo.triage.json.lock")
+    lock.unlink()
+    lock.symlink_to(victim)
+    store = TriageStore.open(cache, IDENTITY)
+    assert store.mark(PAIR, 2) is False and store.message.startswith("cannot write")
+    assert victim.read_text() == "precious"
+    assert not list(tmp_path.glob("*.tmp")) or all(p.is_symlink() for p in tmp_path.glob("*.tmp"))

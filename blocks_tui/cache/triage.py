@@ -7,9 +7,17 @@ file replaced atomically does, and a person (or ``jq``) can read it.
 
 Where: for the cache ``x/demo.h5`` the file is ``x/demo.triage.json``
 (:func:`triage_path`).  Every change is saved at once through
-:func:`~blocks_tui.atomic.atomic_write_bytes` — temp file in the same folder,
-fsync, rename over the old file, fsync the folder — so a kill at any moment
-leaves the previous complete file, never a torn one.
+:func:`~blocks_tui.atomic.atomic_write_bytes` — a new temp file with an
+unpredictable name (``O_EXCL | O_NOFOLLOW``, so a planted symlink is never
+followed) in the same folder, fsync, rename over the old file, fsync the
+folder — so a kill at any moment leaves the previous complete file, never a
+torn one.
+
+Two viewers on one cache: each save takes an exclusive ``flock`` on the
+sidecar ``x/demo.triage.json.lock``, reads the file as the other viewer left
+it, applies this viewer's changes since its last save on top (its own
+change wins on the same row) and writes the merge, so neither loses the
+other's marks.
 
 Format (``"version": 1``), one JSON object::
 
@@ -50,11 +58,13 @@ would point at other images) is refused.
 
 Problems never stop the viewer; the store keeps a one-line :attr:`TriageStore.message`:
 
-* a corrupt file (not JSON, wrong fields) or one written for another cache
-  is moved aside to ``NAME.triage.json.corrupt-YYYYmmddTHHMMSS`` (or
+* a corrupt file (not JSON, nested too deep, wrong fields, a count that is
+  not an integer, a sample id outside the cache) or one written for another
+  cache is moved aside to ``NAME.triage.json.corrupt-YYYYmmddTHHMMSS`` (or
   ``.other-cache-...``), never overwritten, and the store starts empty;
-* a file from a newer blocks-tui is left untouched and the store keeps
-  marks in memory only;
+* a file from a newer blocks-tui, one that cannot be read (no permission),
+  or something that is not a regular file (a FIFO would block the viewer
+  forever) is left untouched and the store keeps marks in memory only;
 * a save that fails (read-only folder, disk full) keeps every mark in memory,
   says so, and is retried on the next change; :meth:`TriageStore.export`
   writes the same format anywhere else.
@@ -62,9 +72,12 @@ Problems never stop the viewer; the store keeps a one-line :attr:`TriageStore.me
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +85,7 @@ from typing import Any, Iterable, Union
 
 from ..atomic import atomic_write_bytes
 from ..errors import BlocksError
+from ..safe_text import printable
 from .validate import first_line as _first_line
 
 FORMAT = "blocks-tui-triage"
@@ -80,6 +94,9 @@ SUFFIX = ".triage.json"
 DECISIONS = ("redundant", "mislabeled", "ambiguous", "expected")
 """Decision names; key ``str(i + 1)`` marks ``DECISIONS[i]``, key ``0`` clears."""
 DECISION_KEYS = {str(i + 1): name for i, name in enumerate(DECISIONS)}
+MAX_FILE_BYTES = 256 << 20  # a triage file bigger than this is damage, not decisions
+LOCK_SUFFIX = ".lock"
+LOCK_WAIT_S = 2.0  # how long a save waits for another viewer's save to finish
 
 
 class TriageError(BlocksError):
@@ -165,7 +182,8 @@ class TriageStore:
         self.save_error: str | None = None
         self.saved = True
         self._entries: dict[Key, TriageEntry] = {}
-        self._locked = False  # True: the file on disk must not be replaced (newer format, could not move aside)
+        self._changed: dict[Key, TriageEntry | None] = {}  # this store's changes not yet saved (None: cleared)
+        self._locked = False  # True: the file on disk must not be replaced (newer format, unreadable, not a file)
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -176,22 +194,29 @@ class TriageStore:
         return store
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
+        entries = self._read_disk()
+        if entries is not None:
+            self._entries = {e.key: e for e in entries}
+
+    def _read_disk(self) -> list[TriageEntry] | None:
+        """The entries of the file on disk when it is this cache's and sound; None (and a message, with the file
+        moved aside or the store locked) otherwise, or when there is no file."""
+        if not os.path.lexists(self.path):
+            return None
         try:
             entries, found = read_triage(self.path)
-        except NewerFormat as exc:
+        except LeftAlone as exc:
             self._locked = True
             self.load_message = f"{exc}; it is left untouched and marks stay in memory (export them to keep them)"
-            return
+            return None
         except TriageError as exc:
             self._set_aside("corrupt", f"{exc}")
-            return
+            return None
         if not found.matches(self.identity):
             self._set_aside("other-cache", f"{self.path.name} belongs to another cache ({found.describe()}, "
                                             f"this is {self.identity.describe()})")
-            return
-        self._entries = {e.key: e for e in entries}
+            return None
+        return entries
 
     def _set_aside(self, tag: str, problem: str) -> None:
         stem = f"{self.path.name}.{tag}-{time.strftime('%Y%m%dT%H%M%S')}"
@@ -233,7 +258,7 @@ class TriageStore:
         if name is None:
             return self.clear(key)
         old = self._entries.get(key)
-        self._entries[key] = TriageEntry(key, name, old.note if old else "", _now())
+        self._set(key, TriageEntry(key, name, old.note if old else "", _now()))
         return self.save()
 
     def note(self, key: Key, text: str) -> bool:
@@ -243,31 +268,52 @@ class TriageStore:
         if old is None and not text:
             return self.saved
         if old is not None and old.decision is None and not text:
-            del self._entries[key]
+            self._set(key, None)
         else:
-            self._entries[key] = TriageEntry(key, old.decision if old else None, text, _now())
+            self._set(key, TriageEntry(key, old.decision if old else None, text, _now()))
         return self.save()
 
     def clear(self, key: Key) -> bool:
         """Remove ``key``'s decision and note."""
-        if self._entries.pop(key, None) is None:
+        if key not in self._entries:
             return self.saved
+        self._set(key, None)
         return self.save()
+
+    def _set(self, key: Key, entry: TriageEntry | None) -> None:
+        """Change one row in memory and remember it for the next save's merge."""
+        if entry is None:
+            self._entries.pop(key, None)
+        else:
+            self._entries[key] = entry
+        self._changed[key] = entry
 
     # -- writing ---------------------------------------------------------------------
     def save(self) -> bool:
-        """Write the file atomically; False (and :attr:`message` says why) when it could not."""
-        if self._locked:
-            self.saved = False
-            self.save_error = f"not saving over {self.path}; marks are kept in memory (export them to keep them)"
-            return False
+        """Merge this store's changes into the file on disk and write it atomically, under the sidecar lock;
+        False (and :attr:`message` says why) when it could not."""
         try:
-            atomic_write_bytes(self.path, self.to_json().encode("utf-8"))
+            with _locked(self.path.with_name(self.path.name + LOCK_SUFFIX)):
+                on_disk = None if self._locked else self._read_disk()
+                if self._locked:  # newer format, unreadable or not a file: on opening, or since
+                    self.saved = False
+                    self.save_error = f"not saving over {self.path}; marks are kept in memory (export them to keep them)"
+                    return False
+                if on_disk is not None:  # another viewer's marks, with this one's changes on top
+                    merged = {e.key: e for e in on_disk}
+                    for key, entry in self._changed.items():
+                        if entry is None:
+                            merged.pop(key, None)
+                        else:
+                            merged[key] = entry
+                    self._entries = merged
+                atomic_write_bytes(self.path, self.to_json().encode("utf-8"))
         except OSError as exc:
             self.saved = False
             self.save_error = (f"cannot write {self.path}: {exc.strerror or exc}; marks are kept in memory "
                                "(export them to another folder)")
             return False
+        self._changed.clear()
         self.saved = True
         self.save_error = None
         return True
@@ -307,38 +353,115 @@ class TriageStore:
         return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-class NewerFormat(TriageError):
+class LeftAlone(TriageError):
+    """A triage file the store must not replace: from a newer blocks-tui, unreadable, or not a regular file."""
+
+
+class NewerFormat(LeftAlone):
     """The triage file comes from a newer blocks-tui."""
 
 
 def read_triage(path: Path | str) -> tuple[list[TriageEntry], CacheIdentity]:
-    """Parse a triage file without changing anything (the report uses this); raises TriageError."""
+    """Parse a triage file without changing anything (the report uses this); raises TriageError.
+
+    Raises :class:`LeftAlone` for a file that is fine to keep but cannot be
+    used (newer format, no permission, a FIFO or device), TriageError for a
+    damaged one.
+    """
     path = Path(path)
+    raw = _read_bytes(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TriageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        doc = json.loads(raw.decode("utf-8"))
+    except RecursionError as exc:
+        raise TriageError(f"{path.name} is damaged (nested too deeply)") from exc
     except (UnicodeDecodeError, ValueError) as exc:
-        raise TriageError(f"{path.name} is not valid JSON ({_first_line(exc)})") from exc
+        raise TriageError(f"{path.name} is not valid JSON ({printable(_first_line(exc), 200)})") from exc
     try:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError("not a blocks-tui triage file")
         version = doc.get("version")
-        if not isinstance(version, int) or version < 1:
-            raise ValueError(f"invalid version {version!r}")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"invalid version {printable(version, 40)}")
         if version > VERSION:
             raise NewerFormat(f"{path.name} has triage format version {version}, newer than this "
                               f"blocks-tui reads ({VERSION})")
         c = doc["cache"]
-        identity = CacheIdentity(str(c["file"]), int(c["n_samples"]), int(c["n_classes"]),
+        identity = CacheIdentity(str(c["file"]), _count(c, "n_samples"), _count(c, "n_classes"),
                                  str(c["class_names_sha256"]), str(c["sources_sha256"]))
         entries = [_entry_from(e, OutlierKey(_text(e, "true"), _text(e, "predicted"))) for e in doc["outliers"]]
-        entries += [_entry_from(e, SampleKey(_sample_id(e), str(e.get("source", "")))) for e in doc["samples"]]
-    except NewerFormat:
+        entries += [_entry_from(e, SampleKey(_sample_id(e, identity.n_samples), str(e.get("source", ""))))
+                    for e in doc["samples"]]
+    except LeftAlone:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise TriageError(f"{path.name} is damaged ({_first_line(exc)})") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
+        raise TriageError(f"{path.name} is damaged ({printable(_first_line(exc), 200)})") from exc
     return entries, identity
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, opened without blocking and only if it is a regular file of a sane size."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise LeftAlone(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise LeftAlone(f"{path.name} is {_kind_of(info.st_mode)}, not a triage file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise TriageError(f"{path.name} is damaged ({info.st_size:,} bytes, more than any triage file)")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise LeftAlone(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+class _locked:
+    """An exclusive ``flock`` on a sidecar lock file, held while a save merges and writes.
+
+    The lock file is never replaced or deleted (deleting it would let two
+    savers lock two different files), is opened without following a link
+    and without blocking on a FIFO, and a save that cannot get the lock
+    within LOCK_WAIT_S fails like a failed write: marks stay in memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> "_locked":
+        flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        self.fd = os.open(self.path, flags, 0o666)
+        try:
+            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+                raise OSError(errno.EPERM, f"{self.path.name} is not a regular file")
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return self
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OSError(errno.EWOULDBLOCK, "another viewer is saving and did not finish") from None
+                    time.sleep(0.01)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the lock
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -380,10 +503,18 @@ def _text(raw: dict[str, Any], field: str) -> str:
     return value
 
 
-def _sample_id(raw: dict[str, Any]) -> int:
+def _sample_id(raw: dict[str, Any], n_samples: int) -> int:
     value = raw["sample"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_samples:
+        raise ValueError(f"sample id {printable(value, 40)} is not a sample of the cache (0 to {n_samples - 1})")
+    return value
+
+
+def _count(raw: dict[str, Any], field: str) -> int:
+    """A count in the ``cache`` object: a non-negative JSON integer (not Infinity, NaN, 1.5 or true)."""
+    value = raw[field]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"sample id {value!r} is not a non-negative integer")
+        raise ValueError(f"{field} {printable(value, 40)} is not a count")
     return value
 
 
@@ -411,6 +542,7 @@ __all__ = [
     "TriageEntry",
     "TriageError",
     "TriageStore",
+    "LeftAlone",
     "read_triage",
     "triage_path",
 ]
