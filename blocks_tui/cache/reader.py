@@ -29,7 +29,7 @@ from ..errors import CacheError
 from ..safe_text import printable
 from . import schema as s
 from .heaps import heap_problem
-from .validate import READ_ERRORS, attr_text, first_line, incomplete_reason, reading, text, validate
+from .validate import READ_ERRORS, attr_text, first_line, incomplete_reason, kind_of, reading, text, validate
 from .writer import partial_path
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -366,7 +366,7 @@ def _open_hdf5(path: Path) -> tuple[h5py.File, int]:
     if stat.S_ISDIR(mode):
         raise CacheError(f"{path}: is a folder, not a cache file")
     if not stat.S_ISREG(mode):
-        raise CacheError(f"{path}: is {_kind_of(mode)}, not a cache file")
+        raise CacheError(f"{path}: is {kind_of(mode)}, not a cache file")
     try:
         size, signed = _signature(path)
     except OSError as exc:
@@ -381,16 +381,6 @@ def _open_hdf5(path: Path) -> tuple[h5py.File, int]:
         raise CacheError(f"{path}: damaged HDF5 file ({printable(first_line(exc), 200)})") from exc
 
 
-def _kind_of(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def _signature(path: Path) -> tuple[int, bool]:
     """The file's size and whether HDF5's signature stands where HDF5 looks for it.
 
@@ -401,7 +391,7 @@ def _signature(path: Path) -> tuple[int, bool]:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise OSError(0, f"is {_kind_of(info.st_mode)}")
+            raise OSError(0, f"is {kind_of(info.st_mode)}")
         signed = any(os.pread(fd, 8, offset) == _HDF5_SIGNATURE for offset in _SIGNATURE_OFFSETS)
         return info.st_size, signed
     finally:

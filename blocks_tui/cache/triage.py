@@ -86,7 +86,7 @@ from typing import Any, Iterable, Union
 from ..atomic import atomic_write_bytes
 from ..errors import BlocksError
 from ..safe_text import printable
-from .validate import first_line as _first_line
+from .validate import first_line as _first_line, kind_of
 
 FORMAT = "blocks-tui-triage"
 VERSION = 1
@@ -407,7 +407,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise LeftAlone(f"{path.name} is {_kind_of(info.st_mode)}, not a triage file")
+            raise LeftAlone(f"{path.name} is {kind_of(info.st_mode)}, not a triage file")
         if info.st_size > MAX_FILE_BYTES:
             raise TriageError(f"{path.name} is damaged ({info.st_size:,} bytes, more than any triage file)")
         with os.fdopen(os.dup(fd), "rb") as f:
@@ -416,16 +416,6 @@ def _read_bytes(path: Path) -> bytes:
         raise LeftAlone(f"cannot read {path.name}: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
-
-
-def _kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
 
 class _locked:

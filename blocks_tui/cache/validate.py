@@ -13,6 +13,7 @@ same.
 
 from __future__ import annotations
 
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +46,19 @@ def reading(path: Path, what: str) -> Iterator[None]:
     except READ_ERRORS as exc:
         raise CacheError(f"{path}: damaged cache: cannot read '{printable(what, 200)}' "
                          f"({printable(first_line(exc), 200)})") from exc
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words, for a message ("a FIFO", "a device" ...)."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 def attr_text(attrs: h5py.AttributeManager, name: str, default: str = "") -> str:
