@@ -74,7 +74,7 @@ def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_pat
         await open_panel(app, pilot, "o")
         table = app.triage_panel.table
         assert table.get_cell("0", "mark").plain == "redundant"
-        assert table.get_cell("0", "note") == "same thing twice"
+        assert table.get_cell("0", "note").plain == "same thing twice"  # a Text: never parsed as markup
         assert table.get_cell("1", "mark").plain == "ambiguous"
         await pilot.press("j", "0")  # clearing removes the entry from the file
         saved = json.loads(triage_path(cache_path).read_text())

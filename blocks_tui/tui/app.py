@@ -35,6 +35,7 @@ from ..analysis.response_view import LayerView
 from ..cache.schema import PROBE_RESULT_PREFIX
 from ..cache.triage import CacheIdentity, OutlierKey, SampleKey, TriageError, TriageStore
 from ..analysis.sample_selection import group_by_class, outcomes
+from ..safe_text import printable
 from .images import ImageBackend
 from .jobs import (
     Filters,
@@ -100,6 +101,12 @@ class BlocksApp(App[None]):
         self._triage: tuple[str, list[Any], str] | None = None  # the panel's kind, rows and result set
         self._wanted_group: tuple[str, int] | None = None  # (layer, base node) the last ranking asked for
         self._rows_cache: tuple[tuple[Any, ...], Any] | None = None  # the response map's row layout
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification (the app's, a screen's, Textual's) shown escaped and never as markup: they
+        quote paths, names and error messages from the data (see :mod:`blocks_tui.safe_text`)."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     # -- widgets ---------------------------------------------------------------------
     @property

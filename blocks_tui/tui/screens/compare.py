@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Select
 from textual.worker import Worker, WorkerState
 
+from ...safe_text import plain
 from ..jobs import ChangeRanking
 from ..widgets.tables import VimTable
 
@@ -53,7 +54,7 @@ class CompareScreen(ModalScreen[CompareChoice | None]):
         self.ranking: ChangeRanking | None = None
 
     def compose(self) -> ComposeResult:
-        options = [(n, n) for n in self.names]
+        options = [(plain(n), n) for n in self.names]  # result-set names come from the data: never markup
         with Vertical(id="compare-box"):
             yield Label("Compare result sets: which groups changed most?", id="compare-title")
             with Horizontal(id="compare-pickers"):
@@ -106,7 +107,7 @@ class CompareScreen(ModalScreen[CompareChoice | None]):
             delta = float(change.change[node])
             colour = "red" if delta < -0.005 else "green" if delta > 0.005 else "dim"
             table.add_row(
-                str(rank), self.node_names[node], f"{self.node_sizes[node]:,}",
+                str(rank), plain(self.node_names[node]), f"{self.node_sizes[node]:,}",
                 f"{100 * change.before[node]:.1f}%", f"{100 * change.after[node]:.1f}%",
                 Text(f"{100 * delta:+.1f}", style=f"bold {colour}"), key=str(node),
             )

@@ -1,6 +1,12 @@
-"""Small questions: which seriation, how many blocks, keep the seriation or not."""
+"""Small questions: which seriation, how many blocks, keep the seriation or not.
+
+A block's name comes from the data and a note from a triage file: both are
+shown escaped and never as markup (:mod:`blocks_tui.safe_text`).
+"""
 
 from __future__ import annotations
+
+from rich.text import Text
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,6 +14,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from ...safe_text import printable
 
 SERIATION_HELP = {
     "spectral": "Fiedler vector, recursively: fast, finds nested blocks",
@@ -27,7 +35,7 @@ class SeriationDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Seriate {self.block} ({self.size_} classes) with:")
+            yield Label(Text(f"Seriate {printable(self.block)} ({self.size_} classes) with:"))
             yield OptionList(*[Option(f"{name:<11} {text}", id=name) for name, text in SERIATION_HELP.items()],
                              id="methods")
 
@@ -81,7 +89,8 @@ class AdoptDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="adopt"):
-            yield Label(f"{self.what}\nAdopt it as the hierarchy?  [b]y[/b] adopt   [b]n[/b] discard")
+            yield Label(Text.assemble(printable(self.what), "\nAdopt it as the hierarchy?  ", ("y", "bold"), " adopt   ",
+                                      ("n", "bold"), " discard"))
 
 
 class TextDialog(ModalScreen[str | None]):
@@ -95,8 +104,9 @@ class TextDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
-            yield Input(value=self.value, placeholder=self.placeholder, id="text")
+            yield Label(Text(printable(self.question)))
+            # Shown escaped: a note read from a triage file may hold control characters; saved as shown.
+            yield Input(value=printable(self.value, None), placeholder=printable(self.placeholder), id="text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

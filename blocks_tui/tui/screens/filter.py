@@ -10,6 +10,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from ...safe_text import plain
 from ..jobs import Filters
 
 NO_COMPARE = "(none)"
@@ -55,9 +56,10 @@ class FilterScreen(ModalScreen[Filters | None]):
             yield Label("Filter the matrix", id="filter-title")
             with Grid(id="filter-grid"):
                 yield Label("result set")
-                yield Select([(n, n) for n in self.result_names], value=f.result, allow_blank=False, id="result", compact=True)
+                # Result-set names come from the data: shown as plain text, never as markup.
+                yield Select([(plain(n), n) for n in self.result_names], value=f.result, allow_blank=False, id="result", compact=True)
                 yield Label("compare with")
-                yield Select([(n, n) for n in [NO_COMPARE, *self.result_names]],
+                yield Select([(plain(n), n) for n in [NO_COMPARE, *self.result_names]],
                              value=f.compare or NO_COMPARE, allow_blank=False, id="compare", compact=True)
                 yield Label("diagonal")
                 yield Checkbox("show correct predictions", f.diagonal, id="diagonal", compact=True)
@@ -102,7 +104,7 @@ class FilterScreen(ModalScreen[Filters | None]):
         try:
             filters = self.read()
         except ValueError as exc:
-            self.query_one("#filter-error", Label).update(f"⚠ {exc}")
+            self.query_one("#filter-error", Label).update(plain(f"⚠ {exc}"))
             return
         self.dismiss(filters)
 

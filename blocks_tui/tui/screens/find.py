@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...analysis.find import Found
+from ...safe_text import printable
 
 KIND_STYLE = {"class": "bold", "group": "bold cyan", "sample": "bold magenta"}
 
@@ -78,5 +79,5 @@ class FindScreen(ModalScreen[Found | None]):
 
 
 def _line(found: Found) -> Text:
-    return Text.assemble((f"{found.kind:<7}", "dim"), (found.name, KIND_STYLE[found.kind]), "  ",
-                         (found.detail, "dim"))
+    return Text.assemble((f"{found.kind:<7}", "dim"), (printable(found.name), KIND_STYLE[found.kind]), "  ",
+                         (printable(found.detail), "dim"))

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...analysis.view_frame import BLOCK, CURSOR, FN_BAND, FP_BAND, NODE_BLOCK
+from ...safe_text import printable
 from ..bindings import ALL_KEYS, SCOPES
 from ..keymap import effective_keys
 from ..palette import FIXED
@@ -63,6 +64,6 @@ class HelpScreen(ModalScreen[None]):
             text.append(f"{meaning}\n")
         text.append("  Counts run from purple (few) through red and orange to pale yellow (many);\n"
                     "  a count of 0 is the background.  c switches linear/log, d the diagonal.\n")
-        text.append(f"\nRemap keys in {self.keymap_file} (TOML: \"binding id\" = \"key1,key2\").\n", style="dim")
+        text.append(f"\nRemap keys in {printable(self.keymap_file)} (TOML: \"binding id\" = \"key1,key2\").\n", style="dim")
         text.append("Press Escape or ? to close.", style="dim")
         return text

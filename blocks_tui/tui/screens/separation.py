@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Label, Select
 from textual.worker import Worker, WorkerState
 
 from ...analysis.probes import LayerSeparation
+from ...safe_text import plain, printable
 from ..palette import SCALE_256, SCALE_TRUECOLOR
 from ..widgets.tables import VimTable
 
@@ -93,10 +94,10 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
         table.clear(columns=True)
         table.add_column("group", key="group")
         for name in data.columns:
-            table.add_column(name.removeprefix("probe:"), key=name)
+            table.add_column(plain(name.removeprefix("probe:")), key=name)  # a layer's name: never markup
         scale = SCALE_TRUECOLOR if self.truecolor else SCALE_256
         for display, base, name, depth in self.rows:
-            cells: list[Any] = [Text.assemble(("· " * depth, "dim"), name)]
+            cells: list[Any] = [Text.assemble(("· " * depth, "dim"), printable(name))]
             for value in data.values[base]:
                 cells.append(value_cell(float(value), scale))
             table.add_row(*cells, key=str(display))

@@ -1,9 +1,14 @@
-"""The header line: the zoom path as a breadcrumb, the result set, the filters and the scale."""
+"""The header line: the zoom path as a breadcrumb, the result set, the filters and the scale.
+
+Node and result-set names come from the data: shown escaped (:mod:`blocks_tui.safe_text`).
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
+
+from ...safe_text import printable
 
 
 class Breadcrumb(Widget):
@@ -29,12 +34,12 @@ class Breadcrumb(Widget):
         for i, name in enumerate(self.path):
             if i:
                 text.append(" › ", style="dim")
-            text.append(name, style="bold" if i == len(self.path) - 1 else "")
+            text.append(printable(name), style="bold" if i == len(self.path) - 1 else "")
         for label, value in self.facts:
             text.append("  │ ", style="dim")
             text.append(f"{label} ", style="dim")
-            text.append(value)
+            text.append(printable(value))
         if self.note:
             text.append("  │ ", style="dim")
-            text.append(self.note, style="bold yellow")
+            text.append(printable(self.note), style="bold yellow")
         return text

@@ -20,6 +20,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ...analysis import Tree as ClassTree
+from ...safe_text import printable
 from ..bindings import TREE_KEYS, bindings
 
 BAR_CELLS = 4
@@ -65,6 +66,7 @@ def node_label(name: str, classes: int, value: float, delta: bool, width: int, c
         if width - stats.cell_len >= MIN_NAME:
             break
     room = max(4, width - stats.cell_len)
+    name = printable(name)  # a node name comes from the data
     shown = name if len(name) <= room else name[: room - 1] + "…"
     return Text.assemble(shown.ljust(room), stats)
 

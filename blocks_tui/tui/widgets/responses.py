@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...analysis.view_frame import CURSOR, EMPTY, LEVEL0, scale_levels
+from ...safe_text import escaped
 from ..bindings import RESPONSE_KEYS, bindings
 from ..palette import Palette, palette_for, response_palette
 
@@ -109,7 +110,7 @@ class ResponseMap(ScrollView, can_focus=True):
     def show_message(self, message: Text | str) -> None:
         """No layer to draw (loading, or the cache has none): say so in place of the map."""
         self.drawing = None
-        self.message = message if isinstance(message, Text) else Text(message)
+        self.message = escaped(message if isinstance(message, Text) else Text(message))
         self._generation += 1
         self._strips.clear()
         self.refresh()
@@ -147,7 +148,8 @@ class ResponseMap(ScrollView, can_focus=True):
             text = self.message if y == 0 else Text("")
             return Strip(text.render(self.app.console), text.cell_len).extend_cell_length(width).crop(0, width)
         if y == 0:
-            return Strip(d.title.render(self.app.console)).extend_cell_length(width).crop(0, width)
+            title = escaped(d.title)  # a layer's name comes from the data
+            return Strip(title.render(self.app.console)).extend_cell_length(width).crop(0, width)
         if y == 1:
             return self._relevance_strip(width)
         row = y - HEADER_LINES

@@ -1,9 +1,15 @@
-"""The status line: what the cursor is on, on the left; running work, on the right."""
+"""The status line: what the cursor is on, on the left; running work, on the right.
+
+Both sides hold class and node names, result sets and paths from the data,
+so both are escaped here (:mod:`blocks_tui.safe_text`), whoever built them.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
+
+from ...safe_text import escaped, printable
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -23,7 +29,7 @@ class StatusLine(Widget):
         self._timer = self.set_interval(0.1, self._spin, pause=True)
 
     def say(self, message: Text | str) -> None:
-        self.message = message if isinstance(message, Text) else Text(message)
+        self.message = escaped(message if isinstance(message, Text) else Text(message))
         self.refresh()
 
     def set_busy(self, what: str | None) -> None:
@@ -43,7 +49,7 @@ class StatusLine(Widget):
         text = self.message.copy()
         text.no_wrap, text.overflow = True, "ellipsis"
         if self.busy:
-            right = Text(f" {SPINNER[self._tick % len(SPINNER)]} {self.busy} ", style="bold reverse")
+            right = Text(f" {SPINNER[self._tick % len(SPINNER)]} {printable(self.busy)} ", style="bold reverse")
             room = max(0, self.size.width - right.cell_len)
             text.truncate(room, overflow="ellipsis", pad=True)
             text.append_text(right)

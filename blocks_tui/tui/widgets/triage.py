@@ -5,6 +5,11 @@ moving along the rows puts the matrix cursor on the row's cell and fills
 the sample pane (the app does that on :class:`RowChosen`).  Single keys
 mark a row (1 redundant, 2 mislabeled, 3 ambiguous, 4 expected, 0 clear),
 ``e`` edits its note; the app saves each change at once.
+
+Every cell holds names, sources or notes from the data, so the panel shows
+each one escaped and never as markup (:mod:`blocks_tui.safe_text`): a ``str``
+cell would be parsed as markup by the DataTable (``[@click=…]`` an action,
+a stray ``[/]`` a crash).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label
 
+from ...safe_text import escaped, plain
 from ..bindings import TRIAGE_KEYS, bindings
 from .tables import VimTable
 
@@ -86,28 +92,33 @@ class TriagePanel(Vertical):
     def show(self, kind: str, title: Text, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Replace the table's content; the cursor starts on the first row."""
         self.kind = kind
-        self.query_one("#triage-title", Label).update(title)
+        self.query_one("#triage-title", Label).update(escaped(title))
         table = self.table
         table.clear(columns=True)
+        shown = [[cell_text(cell) for cell in row] for row in rows]
         # Widths from the content up front: auto-sized columns added to a table already on screen
         # can keep their header's width on a real terminal (seen in tmux with Textual 8).
         for i, name in enumerate(columns):
-            cells = [Text(row[i]) if isinstance(row[i], str) else row[i] for row in rows]
-            width = max([len(name), GROWING_COLUMNS.get(name, 0)] + [c.cell_len for c in cells])
+            width = max([len(name), GROWING_COLUMNS.get(name, 0)] + [row[i].cell_len for row in shown])
             table.add_column(name, key=name, width=min(width, MAX_COLUMN_WIDTH))
-        for i, row in enumerate(rows):
+        for i, row in enumerate(shown):
             table.add_row(*row, key=str(i))
         if rows:
             table.move_cursor(row=0)
             self.post_message(self.RowChosen(0))
 
     def set_cell(self, index: int, column: str, value: Any) -> None:
-        self.table.update_cell(str(index), column, value)
+        self.table.update_cell(str(index), column, cell_text(value))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         if event.row_key.value is not None:
             self.post_message(self.RowChosen(int(event.row_key.value)))
+
+
+def cell_text(value: Text | str) -> Text:
+    """A cell as shown: a ``str`` literally (never markup), a ``Text`` with its styles; escaped either way."""
+    return escaped(value) if isinstance(value, Text) else plain(value)
 
 
 def mark_text(decision: str | None) -> Text:
