@@ -212,10 +212,13 @@ class PtySession:
         if not self.answers:
             return
         self._pending = (self._pending + chunk)[-4096:]
-        for query, reply in self.answers.items():
-            while query in self._pending:
-                head, _, self._pending = self._pending.partition(query)
-                try:
-                    os.write(self._master, reply)
-                except OSError:
-                    return
+        while True:  # answer in the order the queries were sent, as a terminal does
+            found = [(self._pending.find(q), q) for q in self.answers if q in self._pending]
+            if not found:
+                return
+            at, query = min(found)
+            self._pending = self._pending[at + len(query):]
+            try:
+                os.write(self._master, self.answers[query])
+            except OSError:
+                return
