@@ -1,4 +1,4 @@
-"""Colours of the matrix codes, for truecolor and for 256-colour terminals.
+"""Colours of the matrix codes, for truecolor, 256-colour and 16-colour terminals.
 
 Every non-scale colour is an exact xterm-256 colour, so it looks the same
 either way.  The count scale is a 32-step inferno ramp in truecolor; in 256
@@ -7,6 +7,14 @@ every step raises one channel, so it stays monotone in lightness instead of
 whatever rich's per-channel rounding would make of the smooth ramp.  Styles
 for every (upper, lower) pair of codes are built once and reused, which is
 what keeps a frame of half blocks in the low milliseconds.
+
+A 16-colour terminal (``TERM=xterm``, ``vt340``, a bare console) gets its
+own table, made of the 16 standard colours themselves: there every dark
+tone of the other tables rounds to black and every bright one to red,
+magenta or yellow, so the scale kept three steps and the block shading
+and bands vanished.  Here the background is black, a child block bright
+black (grey), the bands blue, green and cyan, and the count scale six
+colours the bands never use, from magenta to bright white.
 """
 
 from __future__ import annotations
@@ -41,6 +49,24 @@ SCALE_256 = ["#5f005f", "#87005f", "#af005f", "#d7005f", "#ff005f", "#ff5f5f", "
 """xterm 53, 89, 125, 161, 197, 203, 209, 215, 221, 227, 228, 229, 230, 231."""
 
 
+STANDARD = ["#000000", "#aa0000", "#00aa00", "#aa5500", "#0000aa", "#aa00aa", "#00aaaa", "#aaaaaa",
+            "#555555", "#ff5555", "#55ff55", "#ffff55", "#5555ff", "#ff55ff", "#55ffff", "#ffffff"]
+"""The 16 standard colours as rich rounds to them: each of these stays exactly itself."""
+
+FIXED_16: dict[int, str] = {
+    EMPTY: STANDARD[0], BLOCK: STANDARD[8], FN_BAND: STANDARD[4], FP_BAND: STANDARD[2],
+    NODE_BLOCK: STANDARD[6], CURSOR: STANDARD[14],
+    GUTTER + 0: STANDARD[4], GUTTER + 1: STANDARD[12], GUTTER + 2: STANDARD[2], GUTTER + 3: STANDARD[10],
+    GUTTER + 4: STANDARD[5], GUTTER + 5: STANDARD[13],
+}
+SCALE_16 = [STANDARD[i] for i in (5, 1, 9, 3, 11, 15)]
+"""magenta, red, bright red, yellow (brown), bright yellow, bright white: none is a band's colour."""
+RESPONSE_16 = [STANDARD[i] for i in (0, 4, 12, 6, 14, 7, 15)] + [STANDARD[11]]
+"""The response map in 16 colours: black, blues, cyans and whites below the threshold, bright yellow above."""
+
+SIXTEEN = ("standard", "windows")  # rich's names for 16-colour terminals
+
+
 def _ramp(anchors: list[str], steps: int) -> list[str]:
     rgb = [tuple(int(a[i : i + 2], 16) for i in (1, 3, 5)) for a in anchors]
     out = []
@@ -58,9 +84,9 @@ SCALE_TRUECOLOR = _ramp(_INFERNO, 32)
 class Palette:
     """Colours by code, and the character and style of every (upper, lower) code pair, built once."""
 
-    def __init__(self, scale: list[str]) -> None:
+    def __init__(self, scale: list[str], fixed: dict[int, str] = FIXED) -> None:
         self.scale = scale
-        self.hexes = [FIXED.get(code, FIXED[EMPTY]) for code in range(LEVEL0)] + scale
+        self.hexes = [fixed.get(code, fixed[EMPTY]) for code in range(LEVEL0)] + scale
         self.colors = [Color.parse(h) for h in self.hexes]
         self.size = len(self.hexes)
         # Indexed by upper * size + lower.  Equal halves print a space on that background: the
@@ -103,7 +129,10 @@ class Palette:
 
 
 def palette_for(color_system: str | None) -> Palette:
-    """The truecolor ramp where the terminal has it, the 256-colour ramp anywhere else."""
+    """The truecolor ramp where the terminal has it, the 16-colour table on 16-colour terminals, else the
+    256-colour ramp."""
+    if color_system in SIXTEEN:
+        return Palette(SCALE_16, FIXED_16)
     return Palette(SCALE_TRUECOLOR if color_system == "truecolor" else SCALE_256)
 
 
@@ -116,5 +145,7 @@ above it, as in the paper.  The 256-colour steps are xterm cube colours, each li
 
 
 def response_palette(color_system: str | None) -> Palette:
-    """The response map's colours: the blue ramp and yellow, truecolor or 256 colours."""
+    """The response map's colours: the blue ramp and yellow, in truecolor, 256 or 16 colours."""
+    if color_system in SIXTEEN:
+        return Palette(RESPONSE_16, FIXED_16)
     return Palette(RESPONSE_TRUECOLOR if color_system == "truecolor" else RESPONSE_256)
