@@ -16,6 +16,7 @@ crosses this module's boundary is a display node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from ..analysis.view_tree import (
     sort_children,
     subtree_stop,
 )
+from ..errors import CacheError
 from .jobs import CacheLike, Filters, SampleData, Seriated, compute_sample_data
 from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
 
@@ -132,6 +134,7 @@ class ViewerModel:
     _new_of_old: np.ndarray = field(init=False, repr=False)
     _outliers: tuple[tuple[object, ...], list[tuple[int, int, int]]] | None = field(default=None, repr=False)
     _outlier_at: int = -1
+    problem: str | None = None  # the last damage a lazy read found (one line), for the status line
 
     @classmethod
     def open(cls, cache: CacheLike, result: str | None = None) -> "ViewerModel":
@@ -497,7 +500,18 @@ class ViewerModel:
         return self.outcome_filter
 
     def sample_details(self, sample: int) -> SampleDetails:
-        return sample_details(self.cache, sample, self.filters.result, self.cache.class_names)
+        """The details pane's lines for ``sample``.
+
+        They read every result set and the sources, most for the first time
+        here, on the main thread, on every cursor move: a damaged one (found
+        only now, since open reads no more than it must) is left out and
+        :attr:`problem` says why, rather than raising into the pane.
+        """
+        try:
+            return sample_details(self.cache, sample, self.filters.result, self.cache.class_names)
+        except CacheError as exc:
+            self.problem = str(exc)
+            return sample_details(_Readable(self.cache), sample, self.filters.result, self.cache.class_names)
 
     def cycled_result(self, step: int) -> Filters:
         """The filters with the next (or previous) result set active; the compared one stays unless equal."""
@@ -598,3 +612,25 @@ class ViewerModel:
             z.blocks = None
         self.zoom = [z for z in self.zoom if z.node is not None]
         self._resort()
+
+
+class _Readable:
+    """The parts of a cache that read: result sets whose arrays fail are left out, unreadable sources are blank."""
+
+    def __init__(self, cache: CacheLike) -> None:
+        self._cache = cache
+        self.labels = cache.labels
+        self.result_names = [name for name in cache.result_names if _reads(lambda: cache.result(name).topk_index)]
+        self.sources: list[str] = getattr(cache, "sources", []) if _reads(lambda: getattr(cache, "sources", [])) else []
+
+    def result(self, name: str) -> object:
+        return self._cache.result(name)
+
+
+def _reads(read: Callable[[], object]) -> bool:
+    """Whether ``read()`` gets through without the cache turning out damaged."""
+    try:
+        read()
+    except CacheError:
+        return False
+    return True
