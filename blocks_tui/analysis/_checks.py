@@ -32,3 +32,22 @@ def blocks_cover(blocks: list[tuple[int, int]], n: int, name: str) -> list[tuple
             raise ValueError(f"{name} must be non-empty, non-overlapping (start, stop) ranges within [0, {n}]")
         at = b
     return out
+
+
+def topk_rows(topk: np.ndarray, n: int, name: str) -> np.ndarray:
+    """``topk`` as an (n, k) array with k >= 1 (a top-1 column to read), or ValueError naming ``name``."""
+    topk = np.asarray(topk)
+    if topk.ndim != 2 or topk.shape[0] != n or topk.shape[1] < 1:
+        raise ValueError(f"{name} must be ({n}, k) with k >= 1, got shape {topk.shape}")
+    return topk
+
+
+def class_indices(values: np.ndarray, n_classes: int, name: str) -> np.ndarray:
+    """``values`` as int64 class indices in [0, n_classes), or ValueError naming ``name``."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integers, got {values.dtype}")
+    values = values.astype(np.int64, copy=False)
+    if values.size and (values.min() < 0 or values.max() >= n_classes):
+        raise ValueError(f"{name} must lie in [0, {n_classes})")
+    return values

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import class_indices
 from .hierarchy import Tree
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes) int64 counts; rows are true classes, columns predictions."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predicted = np.asarray(predicted, dtype=np.int64)
+    labels = class_indices(labels, n_classes, "labels")
+    predicted = class_indices(predicted, n_classes, "predicted")
     if labels.shape != predicted.shape:
         raise ValueError(f"labels {labels.shape} and predicted {predicted.shape} differ in shape")
     flat = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import topk_rows
 from .confusion import confusion_matrix
 
 GROUP_PARTS = ("tp", "fn", "fp")
@@ -65,10 +66,8 @@ def sample_mask(
     probability arrays are needed only by the filters that use them.
     """
     labels = np.asarray(labels)
-    topk_index = np.asarray(topk_index)
     n = len(labels)
-    if topk_index.ndim != 2 or topk_index.shape[0] != n:
-        raise ValueError(f"topk_index must be ({n}, k), got {topk_index.shape}")
+    topk_index = topk_rows(topk_index, n, "topk_index")
     keep = np.ones(n, dtype=bool)
     if flt.samples is not None:
         subset = np.asarray(flt.samples)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import topk_rows
+
 # Probabilities below this count as this: a float32 softmax cannot tell them apart anyway.
 _PROB_FLOOR = 1e-12
 
@@ -50,11 +52,11 @@ def mislabel_candidates(
     first, ``true_prob`` (samples,) float.  Ties rank by sample index.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    topk_index = np.asarray(topk_index)
+    n = len(labels)
+    topk_index = topk_rows(topk_index, n, "topk_index")
     topk_prob = np.asarray(topk_prob, dtype=np.float64)
     true_prob = np.asarray(true_prob, dtype=np.float64)
-    n = len(labels)
-    if topk_index.shape[:1] != (n,) or topk_prob.shape != topk_index.shape or true_prob.shape != (n,):
+    if topk_prob.shape != topk_index.shape or true_prob.shape != (n,):
         raise ValueError(f"topk_index, topk_prob must be ({n}, k) and true_prob ({n},)")
     if not 0 <= min_predicted_prob <= 1:
         raise ValueError(f"min_predicted_prob must lie in [0, 1], got {min_predicted_prob}")

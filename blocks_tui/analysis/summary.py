@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._checks import topk_rows
 from .confusion import confusion_matrix, top_confusions, within_group_fraction
 from .hierarchy import Tree
 from .metrics import group_metrics, topk_accuracy
@@ -75,6 +76,7 @@ def summarize(
     """
     if result not in topk_by_result:
         raise KeyError(f"no result set {result!r}; have {', '.join(topk_by_result)}")
+    topk_by_result = {name: topk_rows(topk, len(labels), f"top-k of {name!r}") for name, topk in topk_by_result.items()}
     accuracy = []
     for name, topk in topk_by_result.items():
         matrix = confusion_matrix(labels, topk[:, 0], tree.n_classes)
