@@ -123,3 +123,15 @@ def test_terminal_reports_are_parsed_and_decided() -> None:
     ghostty = TerminalReport.parse(b"\x1bP>|ghostty 1.1.0\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?62;22c")
     assert decide(ghostty)[0] == "tgp"
     assert TerminalReport.parse(b"\x1b[4;1000;1600t").pixels == (1600, 1000)
+
+
+def test_the_help_screen_says_which_picture_mode_is_in_use_and_why(demo_cache: Path) -> None:
+    with viewer(demo_cache, "auto", answers=XTERM_VT340) as session:
+        assert session.wait_for(b"Blocks", timeout=60)
+        session.wait_quiet(0.5)
+        shown = session.send("?")
+        assert session.wait_for(b"Thumbnails:", timeout=20, since=shown)
+        session.wait_quiet(0.3)
+        session.send("?")  # closes it again (a lone Escape followed by q would read as alt+q)
+        quit_viewer(session)
+    assert b"Sixel (XTerm reports Sixel, cells 10\xc3\x9720 px)" in session.recording.since(shown)

@@ -28,7 +28,9 @@ def test_every_code_keeps_its_own_colour_in_sixteen_colours() -> None:
     assert shown[:5] == [0, 8, 4, 2, 6]  # black, grey, blue, green, cyan
     responses = response_palette("standard")
     levels = as_sixteen(responses, list(range(LEVEL0, LEVEL0 + responses.n_levels)))
-    assert len(set(levels)) == len(levels) and levels[-1] == 11  # distinct blues, then bright yellow
+    assert responses.n_levels == 17  # as many steps as the response map draws (16 below T, 1 at or above)
+    below = list(dict.fromkeys(levels[:-1]))
+    assert below == [0, 4, 12, 6, 14, 7, 15] and levels[-1] == 11  # blues to white in order, then bright yellow
 
 
 def test_the_256_colour_table_is_what_collapsed() -> None:
@@ -44,6 +46,9 @@ def test_the_viewer_on_a_sixteen_colour_terminal_writes_only_standard_colours(ti
     with PtySession([sys.executable, "-m", "blocks_tui", "view", str(tiny_cache), "--images", "halfcell"],
                     size=(120, 40), env=env) as session:
         assert session.wait_for(b"Blocks", timeout=60)
+        session.wait_quiet(0.5)
+        shown = session.send("tab")  # the response map, in its own 16-colour table
+        assert session.wait_for(b"stage1", timeout=20, since=shown)
         session.wait_quiet(0.5)
         session.send("q")
         assert session.close(timeout=20) == 0

@@ -61,8 +61,10 @@ FIXED_16: dict[int, str] = {
 }
 SCALE_16 = [STANDARD[i] for i in (5, 1, 9, 3, 11, 15)]
 """magenta, red, bright red, yellow (brown), bright yellow, bright white: none is a band's colour."""
-RESPONSE_16 = [STANDARD[i] for i in (0, 4, 12, 6, 14, 7, 15)] + [STANDARD[11]]
-"""The response map in 16 colours: black, blues, cyans and whites below the threshold, bright yellow above."""
+_RESPONSE_STEPS_16 = [STANDARD[i] for i in (0, 4, 12, 6, 14, 7, 15)]
+RESPONSE_16 = [_RESPONSE_STEPS_16[k * len(_RESPONSE_STEPS_16) // 16] for k in range(16)] + [STANDARD[11]]
+"""The response map in 16 colours: its 16 steps below the threshold in black, blues, cyans and whites (seven
+colours, in order), bright yellow at or above it."""
 
 SIXTEEN = ("standard", "windows")  # rich's names for 16-colour terminals
 

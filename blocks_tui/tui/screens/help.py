@@ -16,7 +16,7 @@ from ...analysis.view_frame import BLOCK, CURSOR, FN_BAND, FP_BAND, NODE_BLOCK
 from ...safe_text import printable
 from ..bindings import ALL_KEYS, SCOPES
 from ..keymap import effective_keys
-from ..palette import FIXED
+from ..palette import palette_for
 
 
 def _shown_keys(keys: str, display: Callable[[Binding], str]) -> str:
@@ -35,6 +35,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
+            yield Static(self._thumbnails(), id="help-images")
             yield Static(self._keys(), id="help-keys")
             yield Static(self._legend(), id="help-legend")
 
@@ -53,14 +54,23 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("tab", "Move focus between the tree and the matrix", "")
         return table
 
+    def _thumbnails(self) -> Text:
+        """Which picture mode is in use and why: the first thing to check when thumbnails look wrong."""
+        images = getattr(self.app, "images", None)
+        if images is None:
+            return Text("")
+        return Text.assemble(("Thumbnails: ", "bold"), printable(images.describe()),
+                             (" · --images auto|kitty|sixel|halfcell|off", "dim"))
+
     def _legend(self) -> Text:
         text = Text("\nColours\n", style="bold")
+        colours = palette_for(self.app.console.color_system).hexes  # as this terminal shows them
         for code, meaning in ((BLOCK, "empty cell inside a diagonal child block"),
                               (FN_BAND, "the tree node's rows: its false negatives"),
                               (FP_BAND, "the tree node's columns: its false positives"),
                               (NODE_BLOCK, "the tree node's own block (true positives)"),
                               (CURSOR, "the cursor")):
-            text.append("  ██ ", style=FIXED[code])
+            text.append("  ██ ", style=colours[code])
             text.append(f"{meaning}\n")
         text.append("  Counts run from purple (few) through red and orange to pale yellow (many);\n"
                     "  a count of 0 is the background.  c switches linear/log, d the diagonal.\n")

@@ -13,7 +13,7 @@ and the details lines describe the focused sample in every result set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
+from ...safe_text import escaped, printable
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
 from ..kitty_graphics import KittyPlacements
@@ -287,7 +288,7 @@ class ThumbGrid(Widget, can_focus=True):
             item, at = visible[slot], self.top + slot
             outcome = OUTCOMES[int(self.outcome[at]) if at < len(self.outcome) else 2]
             count = f" ×{item.count}" if item.count > 1 else ""
-            name = names[item.label][: max(1, self.image_width - 2 - len(count))]
+            name = printable(names[item.label])[: max(1, self.image_width - 2 - len(count))]
             caption = Text.assemble((OUTCOME_MARK[outcome] + " ", f"bold {OUTCOME_STYLE[outcome]}"), name,
                                     (count, "bold"))
             if at == self.cursor and self.has_focus:
@@ -481,7 +482,7 @@ class SamplePane(Vertical):
         title.append(f"\n{_count(len(s.ids), 'sample')} · {_count(len(content.groups), 'class')}", style="dim")
         if s.note:
             title.append(f"\n{s.note}", style="dim")
-        self.query_one("#samples-title", Static).update(title, layout=False)  # fixed heights: no layout pass
+        self.query_one("#samples-title", Static).update(escaped(title), layout=False)  # fixed heights: no layout pass
         tabs = Text()
         for i, (label, count) in enumerate(s.tabs):
             tabs.append(f" {label} {count:,} ", style="bold reverse" if i == s.tab else "dim")
@@ -508,8 +509,12 @@ def details_text(d: SampleDetails, width: int) -> Text:
     outcome in every result set (the active one first; see :func:`~blocks_tui.tui.samples.fit_outcomes`).
 
     Every line is cut to ``width``, so none wraps and pushes the outcomes out of the block's fixed
-    height: a source path keeps its end (the file name), a class name its start.
+    height: a source path keeps its end (the file name), a class name its start.  Every name comes
+    from data, so it is escaped (:func:`~blocks_tui.safe_text.printable`) before it is measured.
     """
+    d = replace(d, source=printable(d.source), true=printable(d.true), active=printable(d.active),
+                top=[(printable(name), p) for name, p in d.top],
+                outcomes=[(printable(name), outcome) for name, outcome in d.outcomes])
     head = Text.assemble((f"#{d.sample} ", "bold"), (d.source, "dim"))
     if head.cell_len > width:
         keep = max(0, width - len(f"#{d.sample} ") - 1)
