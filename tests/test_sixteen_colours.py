@@ -55,3 +55,22 @@ def test_the_viewer_on_a_sixteen_colour_terminal_writes_only_standard_colours(ti
     data = session.recording.data
     assert not re.search(rb"\x1b\[[0-9;]*[34]8;[25];", data)  # no 256-colour or truecolor codes at all
     assert b"100m" in data or b";100m" in data  # bright black: the child blocks' shading is drawn
+
+
+def test_no_color_terminals_get_every_view_without_a_crash(tiny_cache: Path) -> None:
+    """NO_COLOR makes Textual filter every segment to monochrome, and a segment without a style crashed it
+    (the response map's loading line did)."""
+    env = {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "NO_COLOR": "1", "HOME": str(tiny_cache.parent)}
+    with PtySession([sys.executable, "-m", "blocks_tui", "view", str(tiny_cache), "--images", "halfcell"],
+                    size=(120, 40), env=env) as session:
+        assert session.wait_for(b"Blocks", timeout=60)
+        for key, shows in (("o", b"Block outliers"), ("tab", b"stage1"), ("?", b"blocks-tui keys")):
+            session.wait_quiet(0.4)
+            at = session.send(key)
+            assert session.wait_for(shows, timeout=20, since=at), key
+        session.wait_quiet(0.4)
+        session.send("?")
+        session.wait_quiet(0.4)
+        session.send("q")
+        assert session.close(timeout=20) == 0
+    assert b"Traceback" not in session.recording.data

@@ -145,11 +145,9 @@ class ResponseMap(ScrollView, can_focus=True):
     def _build_line(self, y: int, width: int) -> Strip:
         d = self.drawing
         if d is None:
-            text = self.message if y == 0 else Text("")
-            return Strip(text.render(self.app.console), text.cell_len).extend_cell_length(width).crop(0, width)
+            return self._text_line(self.message if y == 0 else Text(""), width)
         if y == 0:
-            title = escaped(d.title)  # a layer's name comes from the data
-            return Strip(title.render(self.app.console)).extend_cell_length(width).crop(0, width)
+            return self._text_line(escaped(d.title), width)  # a layer's name comes from the data
         if y == 1:
             return self._relevance_strip(width)
         row = y - HEADER_LINES
@@ -158,6 +156,12 @@ class ResponseMap(ScrollView, can_focus=True):
         pairs = self._pairs[row].copy()
         self._overlay_cursor(pairs, row)
         return self.palette.strip(pairs, width)
+
+    def _text_line(self, text: Text, width: int) -> Strip:
+        """``text`` on the widget's own style, cut or padded to ``width``.  Every segment gets a style:
+        Textual's NO_COLOR filter fails on a segment without one."""
+        base = self.rich_style
+        return Strip(Segment.apply_style(text.render(self.app.console), base)).crop_extend(0, width, base)
 
     def _overlay_cursor(self, pairs: np.ndarray, line: int) -> None:
         """The cursor: the neuron's d·d columns on the cursor row's half rows, in cyan."""
@@ -181,7 +185,8 @@ class ResponseMap(ScrollView, can_focus=True):
         cells = d.d ** 2
         rel = np.nan_to_num(np.asarray(d.relevance, dtype=np.float64), nan=0.0)
         levels = scale_levels(np.maximum(rel, 0.0), self.header_palette.n_levels, "log")
-        segments = [Segment(" " * self._gutter_width())]
+        base = self.rich_style
+        segments = [Segment(" " * self._gutter_width(), base)]
         colors = self.header_palette.colors
         for i, level in enumerate(levels.tolist()):
             if i == self.cursor[1]:
@@ -189,4 +194,4 @@ class ResponseMap(ScrollView, can_focus=True):
             else:
                 bg = colors[LEVEL0 + level] if level >= 0 else colors[EMPTY]
                 segments.append(Segment(" " * cells, Style(bgcolor=bg)))
-        return Strip(segments).extend_cell_length(width).crop(0, width)
+        return Strip(segments).crop_extend(0, width, base)
