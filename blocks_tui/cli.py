@@ -306,6 +306,9 @@ def _add_extract_options(p: argparse.ArgumentParser, bench: bool = False) -> Non
     model.add_argument("--weights", default="none" if bench else "DEFAULT", metavar="W",
                        help="DEFAULT, a weights name such as IMAGENET1K_V2, or none (default: %(default)s)")
     model.add_argument("--checkpoint", metavar="FILE", help="a state_dict or a whole saved model")
+    model.add_argument("--trust-checkpoint", action="store_true",
+                       help="allow a checkpoint that needs the full unpickler (a whole saved model); "
+                       "it can run code from the file, so only for files you trust")
     model.add_argument("--num-classes", type=int, metavar="N", help="the checkpoint's class count, when it differs")
     model.add_argument("--resize", type=int, help="resize the shorter side to this (default: the weights' own)")
     model.add_argument("--crop", type=int, help="centre crop (default: the weights' own, else 224)")

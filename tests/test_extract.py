@@ -237,8 +237,12 @@ def test_whole_saved_module_as_checkpoint(folder: Path, tmp_path: Path, capsys: 
     ckpt = tmp_path / "whole.pt"
     torch.save(model, ckpt)
     out = tmp_path / "whole.h5"
-    code, err = run(["extract", "--checkpoint", str(ckpt), "--data", f"imagefolder:{folder}", "--crop", "16",
-                     "--workers", "0", "-o", str(out)], capsys)
+    args = ["extract", "--checkpoint", str(ckpt), "--data", f"imagefolder:{folder}", "--crop", "16",
+            "--workers", "0", "-o", str(out)]
+    code, err = run(args, capsys)  # a whole module needs the full unpickler: refused unless trusted
+    assert code == 2 and "factory_models.TinyNet" in err and "--trust-checkpoint" in err and err.count("\n") == 1
+    assert not out.exists()
+    code, err = run(args + ["--trust-checkpoint"], capsys)
     assert code == 0, err
     with open_cache(out) as cache:
         x = torch.stack([TransformSpec(resize=16, crop=16).build()(load_image_file(Path(s))) for s in cache.sources])

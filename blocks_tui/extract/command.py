@@ -114,7 +114,8 @@ def check_numbers(args: Namespace) -> None:
 def model_from(args: Namespace, num_classes: int | None) -> LoadedModel:
     """The model the ``--model/--weights/--checkpoint/--resize...`` options describe."""
     return load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
-                      num_classes, transform_from(args), args.download)
+                      num_classes, transform_from(args), args.download,
+                      trust_checkpoint=getattr(args, "trust_checkpoint", False))
 
 
 def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | None = None) -> ExtractPlan:
@@ -148,6 +149,7 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
         "model": loaded.name,
         "weights": loaded.weights,
         "checkpoint": loaded.checkpoint,
+        "checkpoint_sha256": loaded.checkpoint_sha256,
         "dataset": args.data,
         "limit": args.limit,
         "transform": loaded.transform.as_config(),

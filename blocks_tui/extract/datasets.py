@@ -15,8 +15,10 @@ pickles; CIFAR-100's ``coarse_labels`` give a two-level hierarchy) and
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..cache import HierarchyArrays
 from ..errors import UsageError
+from ..safe_text import printable
 from .hierarchies import cifar100_hierarchy, wordnet_hierarchy, wordnet_names
 
 KINDS = ("imagefolder", "imagenet", "cifar10", "cifar100", "demo")
@@ -50,6 +53,9 @@ class DataSource:
     labels: np.ndarray  # (N,) int64
     hierarchy: HierarchyArrays | None  # what ``--hierarchy auto`` uses
     _load: Callable[[int], Image.Image] = field(repr=False)
+    stamps: list[str] = field(default_factory=list, repr=False)
+    """Per sample, what changes when its content does: a file's size and modification time, or a
+    hash of in-memory pixels.  Resuming an extraction compares them, so edited data is never mixed in."""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -65,8 +71,16 @@ class DataSource:
         return DataSource(
             self.kind, self.root, self.class_names, self.class_ids,
             [self.sources[i] for i in indices], self.labels[indices], self.hierarchy,
-            lambda i: base(int(indices[i])),
+            lambda i: base(int(indices[i])), [self.stamps[i] for i in indices] if self.stamps else [],
         )
+
+    def digest(self, order: np.ndarray) -> str:
+        """SHA-256 of the samples in ``order``: source, label and content stamp of each."""
+        h = hashlib.sha256()
+        for i in order:
+            stamp = self.stamps[i] if self.stamps else ""
+            h.update(f"{self.sources[i]}\t{int(self.labels[i])}\t{stamp}\n".encode("utf-8", "surrogateescape"))
+        return h.hexdigest()
 
 
 def stratified_subset(labels: np.ndarray, limit: int) -> np.ndarray:
@@ -161,11 +175,19 @@ def _image_folder(path: Path, kind: str) -> DataSource:
         raise UsageError(f"{path}: no class folders (expected {path}/<class>/<image>)")
     files: list[Path] = []
     labels: list[int] = []
+    stamps: list[str] = []
     for label, folder in enumerate(class_dirs):
         for file in sorted(folder.rglob("*")):
-            if file.is_file() and not file.name.startswith("."):
+            if file.name.startswith("."):
+                continue
+            try:
+                info = file.stat()  # the one stat is_file() would make anyway
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
                 files.append(file)
                 labels.append(label)
+                stamps.append(f"{info.st_size}:{info.st_mtime_ns}")
     if not files:
         raise UsageError(f"{path}: no image files under its {len(class_dirs)} class folders")
     folder_names = [d.name for d in class_dirs]
@@ -181,7 +203,7 @@ def _image_folder(path: Path, kind: str) -> DataSource:
             names, hierarchy = folder_names, None  # unknown synsets: keep the ids, no hierarchy
     return DataSource(
         kind, str(path), names, class_ids, [str(f) for f in files], np.asarray(labels, dtype=np.int64),
-        hierarchy, lambda i: load_image_file(files[i]),
+        hierarchy, lambda i: load_image_file(files[i]), stamps,
     )
 
 
@@ -190,44 +212,101 @@ def _in_memory(kind: str, root: str, images: np.ndarray, labels: np.ndarray, nam
     return DataSource(
         kind, root, names, class_ids, [f"{prefix}/{i:06d}" for i in range(len(labels))],
         labels.astype(np.int64), hierarchy, lambda i: Image.fromarray(images[i], "RGB"),
+        [hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest() for image in images],
     )
 
 
 _CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 
 
-def _unpickle(path: Path) -> dict:
+_CIFAR_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("builtins", "bytearray"), ("builtins", "set"), ("builtins", "frozenset"),
+})
+"""Everything a CIFAR pickle refers to (arrays, their dtypes, the containers around them), under
+Python 2 and 3 and numpy 1 and 2.  Anything else (``os.system``, ``builtins.exec``, a class with a
+``__reduce__``) could run code, and a data file never needs it."""
+_LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1"})
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes, and nothing more."""
+    if encoding.lower() not in _LATIN1:
+        raise pickle.UnpicklingError(f"the pickle asks for the {encoding!r} codec")
+    return text.encode("latin1")
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only the builtins and numpy types of the CIFAR format."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        if (module, name) in _CIFAR_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it refers to {module}.{name}, which no CIFAR file does (refused: "
+                                     "unpickling it could run code)")
+
+
+def _unpickle(path: Path, keys: tuple[str, ...] = ()) -> dict:
+    """A CIFAR pickle as a dict with ``keys``, through :class:`_CifarUnpickler`: a crafted file is refused, never run."""
+    shown = printable(path)
     try:
         with open(path, "rb") as f:
-            return pickle.load(f, encoding="latin1")
+            content = _CifarUnpickler(f, encoding="latin1").load()
     except FileNotFoundError:
-        raise UsageError(f"{path}: missing (is this the {path.parent.name} folder from the CIFAR tarball?)") from None
-    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        raise UsageError(f"{path}: not a CIFAR pickle ({exc})") from None
+        raise UsageError(f"{shown}: missing (is this the {printable(path.parent.name)} folder from the CIFAR tarball?)") from None
+    except IsADirectoryError:
+        raise UsageError(f"{shown}: a folder, not a CIFAR pickle") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            IndexError, KeyError, OverflowError, MemoryError) as exc:
+        raise UsageError(f"{shown}: not a CIFAR pickle ({printable(exc, 200)})") from None
+    if not isinstance(content, dict):
+        raise UsageError(f"{shown}: not a CIFAR pickle (holds a {type(content).__name__}, not a dict)")
+    missing = [key for key in keys if key not in content]
+    if missing:
+        raise UsageError(f"{shown}: not a CIFAR pickle (no {', '.join(map(repr, missing))})")
+    return content
 
 
 def _cifar(kind: str, path: Path) -> DataSource:
     folder = path / _CIFAR_FOLDERS[kind] if (path / _CIFAR_FOLDERS[kind]).is_dir() else path
     if kind == "cifar10":
-        batch = _unpickle(folder / "test_batch")
-        names = list(_unpickle(folder / "batches.meta")["label_names"])
-        labels = np.asarray(batch["labels"])
+        batch = _unpickle(folder / "test_batch", ("data", "labels"))
+        names = [str(n) for n in _unpickle(folder / "batches.meta", ("label_names",))["label_names"]]
+        images, labels = _cifar_arrays(folder, batch, "labels", len(names))
         hierarchy = None
     else:
-        batch = _unpickle(folder / "test")
-        meta = _unpickle(folder / "meta")
-        names = list(meta["fine_label_names"])
-        labels = np.asarray(batch["fine_labels"])
-        coarse = np.asarray(batch["coarse_labels"])
+        batch = _unpickle(folder / "test", ("data", "fine_labels", "coarse_labels"))
+        meta = _unpickle(folder / "meta", ("fine_label_names", "coarse_label_names"))
+        names = [str(n) for n in meta["fine_label_names"]]
+        coarse_names = [str(n) for n in meta["coarse_label_names"]]
+        images, labels = _cifar_arrays(folder, batch, "fine_labels", len(names))
+        _, coarse = _cifar_arrays(folder, batch, "coarse_labels", len(coarse_names))
         coarse_of_fine = np.full(len(names), -1)
         coarse_of_fine[labels] = coarse
         if (coarse_of_fine < 0).any():
-            raise UsageError(f"{folder}: some classes have no test samples, so their superclass is unknown")
-        hierarchy = cifar100_hierarchy(names, list(meta["coarse_label_names"]), coarse_of_fine.tolist())
-    images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            raise UsageError(f"{printable(folder)}: some classes have no test samples, so their superclass is unknown")
+        hierarchy = cifar100_hierarchy(names, coarse_names, coarse_of_fine.tolist())
+    return _in_memory(kind, str(folder), images, labels, names, None, hierarchy, f"{kind}:test")
+
+
+def _cifar_arrays(folder: Path, batch: dict, label_key: str, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 32, 32, 3) uint8 images and (N,) labels, checked, so a malformed file fails with one line."""
+    try:
+        flat = np.asarray(batch["data"], dtype=np.uint8)
+        images = np.ascontiguousarray(flat.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels = np.asarray(batch[label_key], dtype=np.int64).reshape(-1)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise UsageError(f"{printable(folder)}: not CIFAR data ({printable(exc, 200)})") from None
     if len(images) != len(labels):
-        raise UsageError(f"{folder}: {len(images)} images but {len(labels)} labels")
-    return _in_memory(kind, str(folder), np.ascontiguousarray(images), labels, names, None, hierarchy, f"{kind}:test")
+        raise UsageError(f"{printable(folder)}: {len(images)} images but {len(labels)} {label_key}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise UsageError(f"{printable(folder)}: {label_key} must lie in [0, {n_classes})")
+    return images, labels
 
 
 def _download_cifar(kind: str, path: Path) -> None:

@@ -3,12 +3,21 @@
 Every way a model can fail to load (an unknown name, weights that are not on
 the machine, a checkpoint whose keys don't match) becomes one
 :class:`~blocks_tui.errors.UsageError` line that says what to change.
+
+Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain
+containers only.  A pickle is a program, and a whole saved module (or anything
+else that needs the full unpickler) can run any code while it loads, so that
+happens only when ``--trust-checkpoint`` says so, and the refusal names the flag.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
+import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +27,8 @@ import torchvision
 from torch import nn
 from torchvision.transforms import v2 as T
 
-from ..errors import UsageError
+from ..errors import BlocksError, UsageError
+from ..safe_text import printable
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -61,6 +71,7 @@ class LoadedModel:
     class_names: list[str] | None  # from the weights' metadata, when present
     transform: TransformSpec
     config: dict[str, Any] = field(default_factory=dict)
+    checkpoint_sha256: str | None = None  # of the bytes loaded: a resume refuses a changed checkpoint
 
 
 def _one_line(exc: BaseException) -> str:
@@ -110,17 +121,73 @@ def _import_factory(spec: str) -> Callable[..., nn.Module]:
     return factory
 
 
-def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
-    """Load a state_dict (plain, ``{"state_dict": ...}`` or ``module.``-prefixed) or a whole module."""
-    if not path.exists():
-        raise UsageError(f"{path}: no such checkpoint")
+TRUST_FLAG = "--trust-checkpoint"
+_UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+_UNSAFE_OPCODE = re.compile(r"Unsupported operand (\d+)")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's content, read in 1 MiB blocks (about 1 s per GB on one core)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _untrusted_refusal(path: Path, exc: BaseException) -> UsageError:
+    """One line for a checkpoint that ``weights_only=True`` cannot read, naming the flag that would."""
+    text = str(exc)
+    if m := _UNSAFE_GLOBAL.search(text):
+        what = f"it refers to {printable(m.group(1), 200)}"
+    elif m := _UNSAFE_OPCODE.search(text):
+        what = f"pickle opcode {m.group(1)} is outside what weights-only loading reads"
+    else:
+        what = "weights-only loading cannot read it"
+    return UsageError(
+        f"{printable(path)}: not loaded: {what}. Only tensors and plain containers load by default; a whole "
+        f"pickled model or any other object needs the full unpickler, which can run code from the file. "
+        f"Pass {TRUST_FLAG} only if you trust where the file came from"
+    )
+
+
+def _read_checkpoint(path: Path, trust: bool) -> tuple[Any, str]:
+    """The unpickled checkpoint and the SHA-256 of the bytes it was read from."""
+    shown = printable(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - a pickled whole module needs the full unpickler
+        before = os.stat(path)
+        digest = file_sha256(path)
+    except FileNotFoundError:
+        raise UsageError(f"{shown}: no such checkpoint") from None
+    except IsADirectoryError:
+        raise UsageError(f"{shown}: a folder, not a checkpoint") from None
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read the checkpoint ({printable(exc.strerror or exc)})") from None
+    with warnings.catch_warnings():  # torch warns about pickle protocols on stderr: not one line
+        warnings.simplefilter("ignore")
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001
-            raise UsageError(f"{path}: not a torch checkpoint ({type(exc).__name__}: {_one_line(exc)})") from None
+            obj = torch.load(path, map_location="cpu", weights_only=not trust)
+        except Exception as exc:  # noqa: BLE001 - torch and pickle raise many kinds here
+            if not trust and "weights only load failed" in str(exc).lower():
+                raise _untrusted_refusal(path, exc) from None
+            raise UsageError(f"{shown}: not a torch checkpoint ({type(exc).__name__}: {printable(_one_line(exc), 300)})") from None
+    after = os.stat(path)
+    if (before.st_ino, before.st_size, before.st_mtime_ns) != (after.st_ino, after.st_size, after.st_mtime_ns):
+        raise BlocksError(f"{shown} changed while it was being read; run again once it is written")
+    return obj, digest
+
+
+def _load_checkpoint(model: nn.Module | None, path: Path, trust: bool = False) -> tuple[nn.Module, str]:
+    """Load a state_dict (plain, ``{"state_dict": ...}`` or ``module.``-prefixed) or, trusted, a whole module.
+
+    Returns the model and the checkpoint's SHA-256.
+    """
+    obj, digest = _read_checkpoint(path, trust)
+    return _apply_checkpoint(model, obj, path), digest
+
+
+def _apply_checkpoint(model: nn.Module | None, obj: Any, path: Path) -> nn.Module:
+    """The whole module ``obj``, or ``model`` with the state_dict ``obj`` loaded into it."""
     if isinstance(obj, nn.Module):
         return obj
     if isinstance(obj, dict):
@@ -129,9 +196,9 @@ def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
                 obj = obj[key]
                 break
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise UsageError(f"{path}: neither a state_dict nor a whole model")
+        raise UsageError(f"{printable(path)}: neither a state_dict nor a whole model")
     if model is None:
-        raise UsageError(f"{path} is a state_dict; also pass --model NAME to say which architecture it is for")
+        raise UsageError(f"{printable(path)} is a state_dict; also pass --model NAME to say which architecture it is for")
     state = {k.removeprefix("module."): v for k, v in obj.items()}
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -146,7 +213,7 @@ def _load_checkpoint(model: nn.Module | None, path: Path) -> nn.Module:
             parts.append(f"unexpected {len(unexpected)} keys ({', '.join(unexpected[:3])})")
         if resized:
             parts.append(f"{len(resized)} shapes differ ({', '.join(resized[:2])}; --num-classes?)")
-        raise UsageError(f"{path} does not fit the model: {'; '.join(parts)}")
+        raise UsageError(f"{printable(path)} does not fit the model: {'; '.join(parts)}")
     model.load_state_dict(state)
     return model
 
@@ -166,8 +233,13 @@ def load_model(
     num_classes: int | None = None,
     transform: TransformSpec | None = None,
     download: bool = False,
+    trust_checkpoint: bool = False,
 ) -> LoadedModel:
-    """Build the model the options describe, in eval mode, on the CPU."""
+    """Build the model the options describe, in eval mode, on the CPU.
+
+    ``trust_checkpoint`` allows the full unpickler for ``checkpoint`` (a whole
+    saved module); without it only tensors and plain containers load.
+    """
     weight_enum = None
     model: nn.Module | None = None
     name = spec or "checkpoint"
@@ -196,8 +268,9 @@ def load_model(
             raise UsageError(f"cannot build {spec}: {exc}") from None
     elif checkpoint is None:
         raise UsageError("say which model: --model NAME, --model package.module:factory, or --checkpoint FILE")
+    digest = None
     if checkpoint is not None:
-        model = _load_checkpoint(model, checkpoint)
+        model, digest = _load_checkpoint(model, checkpoint, trust_checkpoint)
     assert model is not None
     model.eval()
     if transform is None:
@@ -210,6 +283,7 @@ def load_model(
         num_classes=num_classes or _infer_num_classes(model),
         class_names=list(weight_enum.meta["categories"]) if weight_enum is not None else None,
         transform=transform,
+        checkpoint_sha256=digest,
     )
 
 

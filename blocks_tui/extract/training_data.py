@@ -57,7 +57,7 @@ def load_labelled_images(
     names = data.class_names
     tree = choose_hierarchy(hierarchy, data, names)
     if kind == "cifar100":
-        train = _unpickle(Path(data.root) / "train")
+        train = _unpickle(Path(data.root) / "train", ("data", "fine_labels"))
         train_images = np.asarray(train["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         train_labels = np.asarray(train["fine_labels"], dtype=np.int64)
         eval_data = data
