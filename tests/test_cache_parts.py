@@ -65,7 +65,7 @@ def test_manifest_refuses_a_different_run(tmp_path: Path) -> None:
     write_manifest(folder, {"model": "a", "samples": 8})
     write_manifest(folder, {"model": "a", "samples": 8})  # the same run resumes
     assert read_manifest(folder) == {"model": "a", "samples": 8}
-    with pytest.raises(CacheError, match="holds parts of a different run \\(differs in model\\)"):
+    with pytest.raises(CacheError, match="holds parts of another run \\(it differs in model\\); rerun with --overwrite"):
         write_manifest(folder, {"model": "b", "samples": 8})
 
 

@@ -6,8 +6,13 @@ temp name, fsync and rename, so a kill at any moment loses at most the part
 in flight and never damages a finished one.  Resuming skips the parts on
 disk.  Shards (``--shard i/n``) write disjoint parts into the same folder,
 and merging reads them in order into one cache, so a sharded run equals a
-single-process run.  A ``run.json`` manifest records what the parts are of,
-so a resume with different options is refused instead of mixed in.
+single-process run.  A ``run.json`` manifest records what the parts are of
+(options, and content hashes of the checkpoint and of the data), so a resume
+with different options, weights or data is refused instead of mixed in.
+
+A part is built in memory and written with plain file calls: a full disk
+then fails as one ``OSError`` (ENOSPC) that removes its temp file, instead
+of as HDF5 errors halfway through a file, which crashed the writer thread.
 """
 
 from __future__ import annotations
@@ -17,17 +22,23 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import h5py
 import numpy as np
 
-from ..atomic import atomic_write_bytes, commit_file
+from ..atomic import commit_file
 from ..errors import CacheError
+from ..safe_text import printable
 
 MANIFEST = "run.json"
 VOLATILE = ("resume_hint",)  # recorded, but a resume may differ in them
 _PART = re.compile(r"^part-(\d{9})\.h5$")
+_TEMP = re.compile(r"^(?:part-\d{9}\.h5|run\.json)\.tmp(\d+)$")
+_CHANGED = {  # what a changed manifest key means, in the user's words
+    "checkpoint_sha256": "the checkpoint's content changed",
+    "data_sha256": "the data changed (images added, removed, moved or edited)",
+}
 _STR = h5py.string_dtype("utf-8")
 
 
@@ -62,21 +73,51 @@ class Part:
     layers: dict[str, LayerPart] = field(default_factory=dict)
 
 
+def manifest_changes(existing: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> list[str]:
+    """Keys in which two manifests differ (volatile ones aside); empty when the parts are interchangeable."""
+    if existing is None:
+        return []
+    fresh = json.loads(json.dumps(dict(fresh)))  # compare as stored: tuples become lists
+    return sorted(k for k in set(existing) | set(fresh) if k not in VOLATILE and existing.get(k) != fresh.get(k))
+
+
 def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
     """Create the folder and record what its parts are of; refuse a different run."""
     folder.mkdir(parents=True, exist_ok=True)
     existing = read_manifest(folder)
-    fresh = json.loads(json.dumps(dict(manifest)))
-    changed = sorted(
-        k for k in set(existing or {}) | set(fresh) if k not in VOLATILE and (existing or {}).get(k) != fresh.get(k)
-    )
-    if existing is not None and changed:
+    changed = manifest_changes(existing, manifest)
+    if changed:
+        said = [_CHANGED[k] for k in changed if k in _CHANGED]
+        others = [k for k in changed if k not in _CHANGED and k != "config"] or (["config"] if not said else [])
+        what = "; ".join(said + ([f"it differs in {', '.join(others[:4])}"] if others else []))
         raise CacheError(
-            f"{folder}: holds parts of a different run (differs in {', '.join(changed[:4])}); "
-            "rerun with the same options, or delete the folder to start over"
+            f"{printable(folder)} holds parts of another run ({what}); rerun with --overwrite to discard them "
+            "and start over, or rerun the run that made them"
         )
     if existing is None:
-        atomic_write_bytes(folder / MANIFEST, json.dumps(dict(manifest), sort_keys=True).encode())
+        write_file_atomically(folder / MANIFEST, json.dumps(dict(manifest), sort_keys=True).encode())
+
+
+def write_file_atomically(path: Path, data: bytes | memoryview) -> None:
+    """Temp file, fsync, rename; a failed write (a full disk) removes its temp file and raises."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        commit_file(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_dead_temps(folder: Path, alive: Callable[[int], bool]) -> int:
+    """Delete temp files left by killed writers (those whose pid is not ``alive``); returns how many."""
+    removed = 0
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if (m := _TEMP.match(path.name)) and not alive(int(m.group(1))):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -86,7 +127,8 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except ValueError as exc:
-        raise CacheError(f"{folder / MANIFEST}: damaged manifest ({exc}); delete the folder to start over") from None
+        raise CacheError(f"{printable(folder / MANIFEST)}: damaged manifest ({printable(exc, 200)}); "
+                         "rerun with --overwrite to start over") from None
 
 
 def finished_parts(folder: Path) -> set[int]:
@@ -101,10 +143,15 @@ def part_path(folder: Path, number: int) -> Path:
 
 
 def write_part(folder: Path, part: Part) -> Path:
-    """Write one part atomically: temp file, fsync, rename."""
+    """Write one part atomically: built in memory, then temp file, fsync, rename."""
     final = part_path(folder, part.number)
-    tmp = final.with_name(final.name + f".tmp{os.getpid()}")
-    with h5py.File(tmp, "w") as f:
+    write_file_atomically(final, _part_image(part))
+    return final
+
+
+def _part_image(part: Part) -> bytes:
+    """The bytes of a part's HDF5 file, made in memory (HDF5's core driver, no backing store)."""
+    with h5py.File(f"part-{part.number}", "w", driver="core", backing_store=False) as f:
         f.attrs["number"] = part.number
         f["index"] = part.index.astype(np.int64)
         f["label"] = part.label.astype(np.int64)
@@ -127,8 +174,8 @@ def write_part(folder: Path, part: Part) -> Path:
             g["class_count"] = layer.class_count.astype(np.int64)
             if layer.maps is not None:
                 g["maps"] = layer.maps.astype(np.float16)
-    commit_file(tmp, final)
-    return final
+        f.flush()
+        return f.id.get_file_image()
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The cache writer: the only code that creates cache files.
 
 It writes to ``NAME.h5.partial`` with ``complete = False`` and only on a clean
-exit sets ``complete = True``, fsyncs and renames to ``NAME.h5``.  So a crash
+exit sets ``complete = True``, fsyncs and renames to ``NAME.h5``.  Before each
+write it checks that the disk has room (see :func:`ensure_room`), because
+HDF5 cannot fail a write cleanly.  So a crash
 or Ctrl-C never leaves a file with the final name, and a file with the final
 name is always complete.  Use it from one thread: h5py serialises every call
 anyway, and one writer thread is the pattern the extractor follows.
@@ -10,7 +12,9 @@ anyway, and one writer thread is the pattern the extractor follows.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +37,33 @@ def _rows_per_chunk(row_bytes: int, n_rows: int, limit: int = s.MAX_CHUNK_BYTES)
     return max(1, min(n_rows, limit // max(1, row_bytes)))
 
 
+DIRTY_BYTES_PER_DATASET = 1 << 20
+"""HDF5's default chunk cache: up to this many written bytes per dataset may reach the disk only later."""
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Bytes an unprivileged process may still write under ``folder``, if the system says."""
+    try:
+        st = os.statvfs(folder if str(folder) else Path("."))
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def ensure_room(path: Path, needed: int) -> None:
+    """Raise ``OSError(ENOSPC)`` now when fewer than ``needed`` bytes are free next to ``path``.
+
+    HDF5 cannot fail a write cleanly: a full disk surfaces late (on a flush,
+    or in a destructor as an unraisable error), leaves the file open, and
+    crashed the interpreter at exit.  So writes ask first, with room to
+    spare, and a full disk is an ordinary ``OSError`` before HDF5 writes anything.
+    """
+    free = free_bytes(path.parent)
+    if free is not None and free < needed:
+        raise OSError(errno.ENOSPC, f"No space left on device (about {needed / 2**20:.1f} MiB needed, "
+                      f"{free / 2**20:.1f} MiB free)", str(path))
+
+
 def partial_path(path: Path) -> Path:
     """Where the writer keeps an unfinished cache for ``path``."""
     return path.with_name(path.name + s.PARTIAL_SUFFIX)
@@ -48,7 +79,6 @@ class _ThumbnailSink:
     """
 
     def __init__(self, dataset: h5py.Dataset) -> None:
-        import os
         from concurrent.futures import ThreadPoolExecutor
 
         self.dataset = dataset
@@ -123,6 +153,8 @@ class CacheWriter:
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._slack = 2 * DIRTY_BYTES_PER_DATASET  # metadata; grows by the chunk cache of every dataset made
+        self._room(0)
         self._file = h5py.File(self.partial, "w")
         self._n_classes: int | None = None
         self._n_samples: int | None = None
@@ -158,7 +190,13 @@ class CacheWriter:
         else:
             # Keep the .partial file: it is not the final name, it says
             # complete=False, and a resumable producer may continue it.
-            self.abandon()
+            # Unless the disk is full: then its space is worth more, and
+            # freeing it is what lets HDF5 close the file without crashing.
+            self.abandon(delete=isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+
+    def _room(self, nbytes: int) -> None:
+        """Refuse a write of ``nbytes`` (plus what HDF5 may still hold back) that the disk has no room for."""
+        ensure_room(self.partial, nbytes + self._slack)
 
     # -- progress ----------------------------------------------------------
     def set_progress(self, done: int, total: int) -> None:
@@ -172,6 +210,7 @@ class CacheWriter:
         """Store the class names (and optional external ids such as wnids)."""
         if ids is not None and len(ids) != len(names):
             raise ValueError(f"ids has {len(ids)} entries but names has {len(names)}")
+        self._room(sum(len(n) + 16 for n in names) * 2)
         group = self._file.require_group(s.CLASSES)
         group.attrs[s.ATTR_COUNT] = len(names)
         group.create_dataset("names", data=list(names), dtype=_STR)
@@ -198,6 +237,7 @@ class CacheWriter:
         problem = tree_arrays_problem(parent, class_index, self._n_classes)
         if problem:
             raise ValueError(problem)
+        self._room(sum(len(n) + 24 for n in names))
         group = self._file.require_group(s.HIERARCHY)
         group.attrs[s.ATTR_SOURCE] = source
         group.create_dataset("names", data=list(names), dtype=_STR)
@@ -239,6 +279,7 @@ class CacheWriter:
         row_bytes = int(np.prod(row_shape, dtype=np.int64)) * np.dtype(dtype).itemsize
         chunks = (_rows_per_chunk(row_bytes, max(n, 1), row_limit),) + row_shape
         resizable = {"maxshape": (None,) + row_shape} if self._resizable else {}
+        self._slack += min(DIRTY_BYTES_PER_DATASET, n * row_bytes)
         return group.create_dataset(name, shape=(n,) + row_shape, dtype=dtype, chunks=chunks, **resizable, **options)
 
     def append_samples(self, labels: np.ndarray, sources: Sequence[str], thumbnails: np.ndarray) -> None:
@@ -253,6 +294,7 @@ class CacheWriter:
             raise ValueError(f"more than the {n} samples begun")
         if rows and (labels.min() < 0 or labels.max() >= (self._n_classes or 0)):
             raise ValueError(f"labels must lie in [0, {self._n_classes})")
+        self._room(labels.nbytes + np.asarray(thumbnails).nbytes + sum(len(v) + 16 for v in sources))
         start = self._rows
         self._dataset(s.SAMPLE_LABEL)[start : start + rows] = labels
         self._dataset(s.SAMPLE_SOURCE)[start : start + rows] = list(sources)
@@ -283,6 +325,7 @@ class CacheWriter:
         """Record the inputs that were skipped (unreadable, not an image) and why."""
         if len(sources) != len(reasons):
             raise ValueError(f"sources ({len(sources)}) and reasons ({len(reasons)}) differ in length")
+        self._room(sum(len(v) + len(r) + 32 for v, r in zip(sources, reasons)))
         group = self._file.require_group(s.SKIPPED)
         group.create_dataset("source", data=list(sources), dtype=_STR)
         group.create_dataset("reason", data=list(reasons), dtype=_STR)
@@ -330,6 +373,7 @@ class CacheWriter:
             raise ValueError(f"topk_index {topk_index.shape} and topk_prob {topk_prob.shape} must be equal (rows, {k})")
         if true_prob.shape != (rows,) or start + rows > n or (whole and rows != n):
             raise ValueError(f"result set {name!r} must have {n} rows")
+        self._room(topk_index.nbytes * 2 + true_prob.nbytes)
         self._dataset(f"{base}/{s.TOPK_INDEX}")[start : start + rows] = topk_index
         self._dataset(f"{base}/{s.TOPK_PROB}")[start : start + rows] = topk_prob
         self._dataset(f"{base}/{s.TRUE_PROB}")[start : start + rows] = true_prob
@@ -370,6 +414,7 @@ class CacheWriter:
         group.attrs[s.ATTR_OUTPUT_SHAPE] = np.asarray(output_shape, dtype=np.int64)
         group.attrs[s.ATTR_CELLS] = d
         cells = channels * d * d
+        self._slack += min(DIRTY_BYTES_PER_DATASET, self._n_classes * cells * 4)
         group.create_dataset(
             s.CLASS_MEAN, shape=(self._n_classes, channels, d, d), dtype=np.float32,
             chunks=(_rows_per_chunk(cells * 4, self._n_classes), channels, d, d),
@@ -384,6 +429,7 @@ class CacheWriter:
         class_mean = np.asarray(class_mean, dtype=np.float32)
         if class_mean.shape != dataset.shape:
             raise ValueError(f"class_mean must be {dataset.shape}, got {class_mean.shape}")
+        self._room(class_mean.nbytes)
         dataset[...] = class_mean
 
     def write_layer_rows(self, name: str, start: int, collective: np.ndarray, maps: np.ndarray | None = None) -> None:
@@ -394,6 +440,7 @@ class CacheWriter:
         rows = len(collective)
         if collective.shape[1:] != target.shape[1:] or start + rows > target.shape[0]:
             raise ValueError(f"collective rows {collective.shape} do not fit {target.shape} at {start}")
+        self._room(collective.nbytes + (np.asarray(maps).size * 2 if maps is not None else 0))  # float16
         target[start : start + rows] = collective
         has_maps = f"{base}/{s.MAPS}" in self._file
         if (maps is None) == has_maps:
@@ -413,15 +460,33 @@ class CacheWriter:
 
     def write_ground_truth(self, ground_truth: Mapping[str, Any]) -> None:
         """Record what a synthetic data set planted (read only by tests and benchmarks)."""
+        text = json.dumps(dict(ground_truth), sort_keys=True)
+        self._room(len(text))
         group = self._file.require_group(s.GROUND_TRUTH)
-        group.create_dataset(s.ATTR_JSON, data=json.dumps(dict(ground_truth), sort_keys=True), dtype=_STR)
+        group.create_dataset(s.ATTR_JSON, data=text, dtype=_STR)
 
     # -- finishing -----------------------------------------------------------
-    def abandon(self) -> None:
-        """Stop without finishing: the ``.partial`` file stays, marked incomplete."""
+    def abandon(self, delete: bool = False) -> None:
+        """Stop without finishing: the ``.partial`` file stays, marked incomplete, or with ``delete`` goes.
+
+        Never raises: it runs after a failure, often a full disk, when closing
+        can fail too (HDF5 flushes on close), and the first error is the one to report.
+        """
+        if delete:  # give the space back first: then HDF5 can flush what it holds as handles go, and close
+            try:
+                os.ftruncate(self._file.id.get_vfd_handle(), 0)
+            except Exception:  # noqa: BLE001 - closed already, or a driver without a descriptor
+                pass
         if self._thumbnails is not None:
             self._thumbnails.abandon()
-        self._file.close()
+            self._thumbnails = None
+        self._datasets.clear()  # drop the handles before the file, so none is freed against a closed file
+        try:
+            self._file.close()
+        except Exception:  # noqa: BLE001 - see above
+            pass
+        if delete:
+            self.partial.unlink(missing_ok=True)
 
     def _require_samples(self) -> int:
         if self._n_samples is None:
@@ -437,6 +502,7 @@ class CacheWriter:
         if not len(self._file[s.RESULTS]):
             self._file.close()
             raise ValueError("cache has no result set; not finishing it")
+        self._room(0)  # what the chunk caches still hold reaches the disk now
         written = self._thumbnails.close() if self._thumbnails else self._thumbnails_written
         if min(written, self._rows) != self._n_samples:
             self._file.close()
@@ -496,8 +562,10 @@ def append_result_sets(
 
     path = Path(path)
     partial = partial_path(path)
-    shutil.copyfile(path, partial)
+    added = sum(np.asarray(a).size * 4 for new in result_sets for a in (new.topk_index, new.topk_prob, new.true_prob))
     try:
+        ensure_room(partial, path.stat().st_size + added + 8 * DIRTY_BYTES_PER_DATASET)
+        shutil.copyfile(path, partial)
         with h5py.File(partial, "a") as f:
             results = f[s.RESULTS]
             n = f[s.SAMPLE_LABEL].shape[0]

@@ -33,6 +33,7 @@ import torch
 
 from blocks_tui import __version__
 from blocks_tui.cache import CacheWriter, HierarchyArrays
+from blocks_tui.cache.writer import partial_path
 from blocks_tui.demo.generator import (
     LABEL_NOISE_RATE,
     SIZE,
@@ -43,6 +44,7 @@ from blocks_tui.demo.generator import (
     make_split,
 )
 from blocks_tui.demo.model import CHANNELS, INPUT_SIZE, LAYERS, MEAN, STD, DemoCNN, preprocess
+from blocks_tui.extract.diskfull import one_line_when_full
 from blocks_tui.extract.inference import InferenceResult
 from blocks_tui.extract.training import (
     TaskProgress,
@@ -52,6 +54,7 @@ from blocks_tui.extract.training import (
     fit,
     save_state_dict,
 )
+from blocks_tui.safe_text import printable
 
 VARIANTS = ("original", "grayscale", "rot90")
 """Transforms the final model is evaluated under (names as in ``extract``)."""
@@ -265,7 +268,10 @@ def build_demo_cache(
             runs.append((variant, evaluate(model, eval_split, config, variant, (), advance_eval),
                          {"transform": variant, "checkpoint": final, "epoch": config.epochs}))
 
-        _write_cache(path, spec, eval_split, runs, original, config, checkpoint_dir)
+        with one_line_when_full(path.parent, lambda: f"could not write {printable(path.name)}; its unfinished file "
+                                "is removed, the checkpoints and any earlier cache are untouched. Free some space "
+                                "and run again", lambda: partial_path(path).unlink(missing_ok=True)):
+            _write_cache(path, spec, eval_split, runs, original, config, checkpoint_dir)
     return path
 
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from torch.utils.data import DataLoader
 
 from ..cache import open_cache
 from ..cache.writer import append_result_set
 from ..errors import BlocksError, UsageError
 from .command import build_plan
-from .loader import SampleDataset, collate
+from .loader import SampleDataset, sample_loader
 from .inference import logits_of, predict
 from .variants import apply_variant
 
@@ -40,7 +39,7 @@ def append_results(args: Namespace, output: Path, console: Console) -> str:
         raise UsageError(f"{len(missing)} samples of {output} are not in {args.data} (e.g. {missing[0]})")
     order = np.array([where[s] for s in sources], dtype=np.int64)
     dataset = SampleDataset(plan.data, order, np.arange(len(order)), plan.transform, plan.crop)
-    loader = DataLoader(dataset, batch_size=plan.batch_size, num_workers=plan.workers, collate_fn=collate)
+    loader = sample_loader(dataset, plan.workers, batch_size=plan.batch_size)
     model = plan.model.to(plan.device).eval()
     tops, probs_out, trues = [], [], []
     variant = plan.variants[0]

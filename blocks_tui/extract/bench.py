@@ -14,9 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
-from .loader import SampleDataset, collate
+from .loader import SampleDataset, sample_loader
 from .inference import logits_of
 from .runner import ExtractPlan, extract, run_order
 
@@ -46,8 +45,7 @@ def plain_loop(plan: ExtractPlan) -> float:
     order = run_order(plan.data.labels)
     dataset = SampleDataset(plan.data, order, torch.arange(len(order)).numpy(), plan.transform, plan.crop)
     on_cuda = plan.device.type == "cuda"
-    loader = DataLoader(dataset, batch_size=plan.batch_size, num_workers=plan.workers, collate_fn=collate,
-                        pin_memory=on_cuda)
+    loader = sample_loader(dataset, plan.workers, pin_memory=on_cuda, batch_size=plan.batch_size)
     model = plan.model.to(plan.device).eval()
     if on_cuda:
         model = model.to(memory_format=torch.channels_last)

@@ -181,8 +181,15 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
         device=pick_device(args.device),
         shard=parse_shard(getattr(args, "shard", None)),
         maps=args.maps,
-        resume_hint="blocks-tui " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "",
+        overwrite=bool(getattr(args, "overwrite", False)),
+        resume_hint=_resume_hint(sys.argv[1:]),
     )
+
+
+def _resume_hint(argv: list[str]) -> str:
+    """The command that continues this run: the same one, less ``--overwrite`` (which would start over)."""
+    kept = [a for a in argv if a != "--overwrite"]
+    return "blocks-tui " + " ".join(shlex.quote(a) for a in kept) if kept else ""
 
 
 def list_layers(args: Namespace) -> list[tuple[str, tuple[int, ...], bool]]:

@@ -6,22 +6,24 @@ one part file, written by a single writer thread behind a bounded queue, so
 the GPU never waits on HDF5 and a SIGKILL costs at most the batches in flight.
 Running the same command again resumes; ``--shard i/n`` takes every n-th part;
 merging streams the parts into the final cache through :class:`CacheWriter`.
+
+Output files are opened only after the data-loader workers have started, so
+no worker ever shares a lock on them (see ``loader.py``).  A full disk stops
+the run with one line; the finished parts stay, and the same command resumes.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import queue
 import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from ..cache import CacheWriter, HierarchyArrays
 from ..cache.parts import (
@@ -32,14 +34,19 @@ from ..cache.parts import (
     read_manifest,
     read_part,
     read_part_index,
-    write_manifest,
+    remove_dead_temps,
     write_part,
 )
+from ..cache.writer import partial_path
 from ..errors import BlocksError, UsageError
+from ..safe_text import printable
 from .datasets import DataSource
+from .diskfull import is_disk_full, one_line_when_full
 from .inference import logits_of, predict
-from .loader import SampleDataset, collate
+from .loader import SampleDataset, sample_loader
+from .locks import RunLock, is_alive, is_hdf5_lock_error, locked_error, refuse_if_locked
 from .responses import LayerRecorder
+from .resume import prepare_parts_folder
 from .variants import apply_variant
 
 ProgressFn = Callable[[int, int], None]
@@ -71,6 +78,7 @@ class ExtractPlan:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     shard: tuple[int, int] = (0, 1)
     maps: bool = False
+    overwrite: bool = False  # discard the parts of an earlier run (see resume.py)
     resume_hint: str = ""
 
     @property
@@ -84,12 +92,17 @@ def run_order(labels: np.ndarray) -> np.ndarray:
 
 
 def manifest_of(plan: ExtractPlan, order: np.ndarray) -> dict[str, Any]:
-    """What makes parts interchangeable: resuming with anything else is refused."""
-    digest = hashlib.sha256("\n".join(plan.data.sources[i] for i in order).encode()).hexdigest()
+    """What makes parts interchangeable: resuming with anything else is refused.
+
+    ``checkpoint_sha256`` and ``data_sha256`` (sources, labels and content
+    stamps in run order) catch what options cannot: a checkpoint overwritten
+    in place, images edited, added or relabelled between the runs.
+    """
     return {
         "config": plan.config,
         "samples": len(order),
-        "sources_sha256": digest,
+        "checkpoint_sha256": plan.config.get("checkpoint_sha256"),
+        "data_sha256": plan.data.digest(order),
         "batch_size": plan.batch_size,
         "k": plan.k,
         "layers": [[name, d] for name, d in plan.layers.items()],  # lists: JSON objects lose order
@@ -116,7 +129,18 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     order = run_order(plan.data.labels)
     folder = parts_folder(plan.output)
     manifest = manifest_of(plan, order)
-    write_manifest(folder, manifest)
+    index, count = plan.shard
+    with _disk_full_is_one_line(plan.output, discard_partial=count == 1):
+        prepare_parts_folder(folder, manifest, plan.overwrite, count)
+        with RunLock(folder, index):
+            refuse_if_locked(partial_path(plan.output))  # fail in a second, not after the run, at the merge
+            if count == 1:  # shards may run on other hosts, whose pids mean nothing here
+                remove_dead_temps(folder, is_alive)
+            return _extract_shard(plan, order, folder, manifest, progress)
+
+
+def _extract_shard(plan: ExtractPlan, order: np.ndarray, folder: Path, manifest: dict[str, Any],
+                   progress: ProgressFn | None) -> Path | None:
     parts = _part_positions(len(order), plan.batch_size)
     index, count = plan.shard
     mine = [p for p in range(len(parts)) if p % count == index]
@@ -125,10 +149,10 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     if progress:
         progress(sum(len(parts[p]) for p in mine if p in done), sum(len(parts[p]) for p in mine))
     assembler = None
-    if count == 1 and len(todo) == len(parts):  # a fresh single-process run: build the cache as parts finish
-        assembler = _Assembler(plan.output, manifest, capacity=len(order), resizable=True)
     if todo:
-        assembler = _process(plan, order, parts, todo, folder, progress, assembler)
+        fresh = count == 1 and len(todo) == len(parts)  # a fresh single-process run: build the cache as parts finish
+        make = (lambda: _Assembler(plan.output, manifest, capacity=len(order), resizable=True)) if fresh else None
+        assembler = _process(plan, order, parts, todo, folder, progress, make)
     if assembler is not None:
         assembler.finish()
         shutil.rmtree(folder, ignore_errors=True)
@@ -138,38 +162,64 @@ def extract(plan: ExtractPlan, progress: ProgressFn | None = None) -> Path | Non
     return None
 
 
-def _process(plan: ExtractPlan, order: np.ndarray, parts: list[np.ndarray], todo: list[int],
-             folder: Path, progress: ProgressFn | None, assembler: _Assembler | None) -> _Assembler | None:
+def _disk_full_is_one_line(output: Path, discard_partial: bool = False) -> ContextManager[None]:
+    """Turn a write that found no space, in whatever shape h5py or Python raised it, into one line.
+
+    The finished parts are intact (each is written whole or not at all).  With
+    ``discard_partial`` (a single-process run, so no other shard is merging
+    into it) the unfinished cache is deleted too: a resume rebuilds it from
+    the parts, and its space is what the rerun needs.
+    """
+    folder = parts_folder(output)
+
+    def what_is_safe() -> str:
+        return (f"stopped while writing {printable(output.name)}; the {len(finished_parts(folder))} finished parts "
+                f"in {printable(folder.name)} are kept, nothing else is lost. Free some space and run the same "
+                "command again to resume")
+
+    return one_line_when_full(output.parent if str(output.parent) else Path("."), what_is_safe,
+                              (lambda: partial_path(output).unlink(missing_ok=True)) if discard_partial else None)
+
+
+def _process(plan: ExtractPlan, order: np.ndarray, parts: list[np.ndarray], todo: list[int], folder: Path,
+             progress: ProgressFn | None, make_assembler: Callable[[], _Assembler] | None) -> _Assembler | None:
     """Run the batches; returns the assembler if it kept up with every part, else None (merge instead)."""
     dataset = SampleDataset(plan.data, order, np.arange(len(order)), plan.transform, plan.crop)
     on_cuda = plan.device.type == "cuda"
-    loader = DataLoader(
-        dataset,
-        batch_sampler=[parts[p].tolist() for p in todo],
-        num_workers=plan.workers,
-        collate_fn=collate,
-        pin_memory=on_cuda,
-        persistent_workers=False,
-    )
+    loader = sample_loader(dataset, plan.workers, pin_memory=on_cuda, batch_sampler=[parts[p].tolist() for p in todo])
+    batches = iter(loader)  # forks the workers now, before any output file is open: they inherit none
     model = plan.model.to(plan.device).eval()
     if on_cuda:
         model = model.to(memory_format=torch.channels_last)
-    writer = _PartWriter(folder, assembler)
     try:
-        with LayerRecorder(model, list(plan.layers), plan.layers) as recorder:
-            for number, batch in zip(todo, loader):
-                writer.put(_run_batch(plan, model, recorder, number, batch, on_cuda, order))
-                if progress:
-                    progress(len(batch["positions"]), 0)
-    except BaseException as exc:
-        leftover = writer.close()
-        if leftover is not None:
-            leftover.abandon()  # its .partial stays incomplete; the parts resume the run
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
-            raise BlocksError(f"out of GPU memory at --batch-size {plan.batch_size}; "
-                              f"try {max(1, plan.batch_size // 2)}") from None
+        writer = _PartWriter(folder, _optional(make_assembler))
+        try:
+            with LayerRecorder(model, list(plan.layers), plan.layers) as recorder:
+                for number, batch in zip(todo, batches):
+                    writer.put(_run_batch(plan, model, recorder, number, batch, on_cuda, order))
+                    if progress:
+                        progress(len(batch["positions"]), 0)
+        except BaseException as exc:
+            writer.stop(delete=is_disk_full(exc))  # the parts written so far stay
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                raise BlocksError(f"out of GPU memory at --batch-size {plan.batch_size}; "
+                                  f"try {max(1, plan.batch_size // 2)}") from None
+            raise
+        return writer.close()
+    finally:
+        del batches  # shuts the workers down
+
+
+def _optional(make_assembler: Callable[[], _Assembler] | None) -> _Assembler | None:
+    """The streaming assembler, if there is room to start one; without it the parts are merged at the end."""
+    if make_assembler is None:
+        return None
+    try:
+        return make_assembler()
+    except OSError as exc:
+        if is_disk_full(exc):
+            return None
         raise
-    return writer.close()
 
 
 def _run_batch(plan: ExtractPlan, model: torch.nn.Module, recorder: LayerRecorder, number: int,
@@ -207,14 +257,19 @@ def _run_batch(plan: ExtractPlan, model: torch.nn.Module, recorder: LayerRecorde
 
 
 def _layer_part(pooled: torch.Tensor, labels: torch.Tensor, ok: torch.Tensor, n_classes: int, maps: bool) -> LayerPart:
-    """Per-sample collective responses and per-class sums (on the device) of one layer."""
+    """Per-sample collective responses and per-class sums (on the device) of one layer.
+
+    A batch whose images all failed to load has no good rows: it contributes
+    no sums, and its samples are skipped and listed like any other bad file.
+    """
     good = pooled[ok]
     rows, inverse = torch.unique(labels[ok], return_inverse=True)
+    cells = tuple(pooled.shape[1:])
     # One small matmul (classes-in-batch × samples) beats index_add_, which is
     # slow on the CPU; float32 within a batch, float64 across the run.
     one_hot = torch.zeros((len(rows), len(good)), dtype=good.dtype, device=good.device)
     one_hot[inverse, torch.arange(len(good), device=good.device)] = 1
-    sums = (one_hot @ good.reshape(len(good), -1)).double().reshape((len(rows),) + tuple(pooled.shape[1:]))
+    sums = (one_hot @ good.reshape(len(good), int(np.prod(cells)))).double().reshape((len(rows),) + cells)
     counts = torch.bincount(inverse, minlength=len(rows))
     return LayerPart(
         collective=pooled.sum(dim=(2, 3)).cpu().numpy().astype(np.float16),
@@ -230,7 +285,8 @@ class _PartWriter:
 
     Each part is written durably first; then, on a fresh single-process run,
     handed to the assembler that grows the final cache.  If assembling fails
-    the parts are still all there, and the run falls back to a merge.
+    the parts are still all there, and the run falls back to a merge.  A
+    failed part write (a full disk) is re-raised in the main thread.
     """
 
     def __init__(self, folder: Path, assembler: _Assembler | None = None, depth: int = 4) -> None:
@@ -242,6 +298,7 @@ class _PartWriter:
         self.thread.start()
 
     def _run(self) -> None:
+        _silence_hdf5_diagnostics()
         while (part := self.queue.get()) is not None:
             if self.error is not None:
                 continue
@@ -253,8 +310,8 @@ class _PartWriter:
             if self.assembler is not None:
                 try:
                     self.assembler.add(part)
-                except Exception:  # noqa: BLE001 - the parts are durable: merge them instead
-                    self.assembler.abandon()
+                except Exception as exc:  # noqa: BLE001 - the parts are durable: merge them instead
+                    self.assembler.abandon(delete=is_disk_full(exc))  # a full disk wants its space back
                     self.assembler = None
 
     def put(self, part: Part) -> None:
@@ -262,15 +319,36 @@ class _PartWriter:
             raise self.error
         self.queue.put(part)
 
-    def close(self) -> _Assembler | None:
-        """Wait for the queue to drain; returns the assembler if it kept up."""
+    def _drain(self) -> None:
         self.queue.put(None)
         self.thread.join()
+
+    def close(self) -> _Assembler | None:
+        """Wait for the queue to drain; returns the assembler if it kept up."""
+        self._drain()
         if self.error is not None:
-            if self.assembler is not None:
-                self.assembler.abandon()
+            self.stop(delete=is_disk_full(self.error))
             raise self.error
         return self.assembler
+
+    def stop(self, delete: bool = False) -> None:
+        """After a failure: finish what is queued; the unfinished cache stays marked incomplete,
+        or with ``delete`` (a full disk) goes, which gives HDF5 the room to close it cleanly."""
+        if self.thread.is_alive():
+            self._drain()
+        if self.assembler is not None:
+            self.assembler.abandon(delete=delete)
+            self.assembler = None
+
+
+def _silence_hdf5_diagnostics() -> None:
+    """h5py silences HDF5's C-level error stacks in the main thread only; the writer thread needs it too."""
+    try:
+        from h5py import _errors
+
+        _errors.silence_errors()
+    except (ImportError, AttributeError):  # a future h5py without it: the errors still raise
+        pass
 
 
 def merge(output: Path, remove_parts: bool = True, wait: bool = True) -> Path | None:
@@ -288,8 +366,8 @@ def merge(output: Path, remove_parts: bool = True, wait: bool = True) -> Path | 
     except FileNotFoundError:
         if output.exists():
             return output  # another process merged and cleaned up
-        raise UsageError(f"{folder}: nothing to merge (no parts folder with a run.json)") from None
-    with lock:
+        raise UsageError(f"{printable(folder)}: nothing to merge (no parts folder with a run.json)") from None
+    with lock, _disk_full_is_one_line(output):
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -315,8 +393,8 @@ def _merge_locked(output: Path, folder: Path, remove_parts: bool) -> Path:
     try:
         for p in range(n_parts):
             assembler.add(read_part(folder, p))
-    except BaseException:
-        assembler.abandon()
+    except BaseException as exc:
+        assembler.abandon(delete=is_disk_full(exc))
         raise
     assembler.finish()
     if remove_parts:
@@ -337,7 +415,12 @@ class _Assembler:
         self.manifest = manifest
         self.capacity = capacity
         self.resizable = resizable
-        self.writer = CacheWriter(output, manifest["config"], resume_hint=manifest.get("resume_hint", ""))
+        try:
+            self.writer = CacheWriter(output, manifest["config"], resume_hint=manifest.get("resume_hint", ""))
+        except OSError as exc:
+            if is_hdf5_lock_error(exc):  # HDF5 says "errno = 11" and names no file; say which, and who
+                raise locked_error(partial_path(output)) from None
+            raise
         h = manifest["hierarchy"]
         self.writer.write_classes(manifest["class_names"], manifest["class_ids"])
         self.writer.write_hierarchy(h["names"], np.asarray(h["parent"]), np.asarray(h["class_index"]), h["source"])
@@ -378,11 +461,17 @@ class _Assembler:
         w.set_progress(self.rows, self.manifest["samples"])
 
     def finish(self) -> Path:
-        """Class means, skipped inputs, final size; then the atomic rename."""
+        """Class means, skipped inputs, final size; then the atomic rename (or, on failure, abandon)."""
+        try:
+            return self._finish()
+        except BaseException as exc:
+            self.abandon(delete=is_disk_full(exc))
+            raise
+
+    def _finish(self) -> Path:
         w = self.writer
         if self.rows == 0:
-            example = f" (e.g. {self.skipped[0][0]}: {self.skipped[0][1]})" if self.skipped else ""
-            w.abandon()
+            example = f" (e.g. {printable(self.skipped[0][0])}: {printable(self.skipped[0][1])})" if self.skipped else ""
             raise BlocksError(f"no sample could be read{example}")
         if self.resizable:
             w.truncate_samples(self.rows)
@@ -393,8 +482,9 @@ class _Assembler:
             w.write_skipped([s for s, _ in self.skipped], [r for _, r in self.skipped])
         return w.finish()
 
-    def abandon(self) -> None:
-        self.writer.abandon()
+    def abandon(self, delete: bool = False) -> None:
+        """Stop; the unfinished cache stays marked incomplete, or with ``delete`` goes (to free a full disk)."""
+        self.writer.abandon(delete=delete)
 
 
 def _variant_attrs(manifest: dict[str, Any], result_name: str) -> dict[str, Any]:

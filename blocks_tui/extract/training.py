@@ -21,6 +21,7 @@ same order with the same flips, and use the same optimiser and schedule.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,9 +38,11 @@ from torch import nn
 
 from ..analysis.hierarchy import Tree
 from ..analysis.metrics import topk_accuracy
-from ..atomic import commit_file
 from ..cache import HierarchyArrays
+from ..cache.parts import write_file_atomically
+from ..safe_text import printable
 from ..demo.model import CHANNELS, LAYERS, MEAN, STD, DemoCNN, preprocess
+from .diskfull import one_line_when_full
 from .inference import InferenceResult, run_inference
 from .variants import apply_variant
 
@@ -184,10 +187,16 @@ def fit(
 
 
 def save_state_dict(model: nn.Module, path: Path) -> Path:
-    """Write a state_dict atomically: a killed run leaves no torn file."""
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(model.state_dict(), tmp)
-    commit_file(tmp, path)
+    """Write a state_dict atomically: a killed run leaves no torn file, a full disk no temp file and one line.
+
+    Serialised in memory first: ``torch.save``'s own file writer reports a
+    full disk as a RuntimeError naming no errno; a plain write says ENOSPC.
+    """
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    with one_line_when_full(path.parent, lambda: f"could not save {printable(path.name)}; the checkpoints saved "
+                            "before it and any earlier cache are untouched. Free some space and run again"):
+        write_file_atomically(path, buffer.getbuffer())
     return path
 
 
