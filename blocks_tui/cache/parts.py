@@ -151,7 +151,8 @@ def write_part(folder: Path, part: Part) -> Path:
 
 def _part_image(part: Part) -> bytes:
     """The bytes of a part's HDF5 file, made in memory (HDF5's core driver, no backing store)."""
-    with h5py.File(f"part-{part.number}", "w", driver="core", backing_store=False) as f:
+    # Grown in 1 MiB steps: the default 64 KiB steps copy a 7 MB part over and over (3x slower than on disk).
+    with h5py.File(f"part-{part.number}", "w", driver="core", backing_store=False, block_size=1 << 20) as f:
         f.attrs["number"] = part.number
         f["index"] = part.index.astype(np.int64)
         f["label"] = part.label.astype(np.int64)
