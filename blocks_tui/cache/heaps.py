@@ -71,7 +71,12 @@ def _raw_spans(file: h5py.File) -> list[tuple[int, int]]:
             if offset is not None:
                 spans.append((int(offset), int(dsid.get_storage_size())))
             return
-        dsid.chunk_iter(lambda chunk: spans.append((int(chunk.byte_offset), int(chunk.size))))
+        try:
+            dsid.chunk_iter(lambda chunk: spans.append((int(chunk.byte_offset), int(chunk.size))))
+        except (AttributeError, NotImplementedError):  # h5py built on an HDF5 older than 1.12.3: one call a chunk
+            for i in range(dsid.get_num_chunks()):
+                chunk = dsid.get_chunk_info(i)
+                spans.append((int(chunk.byte_offset), int(chunk.size)))
 
     file.visititems(visit)
     return spans
