@@ -179,3 +179,12 @@ def test_abandoning_after_hdf5_hit_a_full_disk_does_not_crash(small_disk: Path) 
     assert done.returncode == 0, done.stderr  # it used to end in a segfault at exit
     assert "write failed" in done.stdout and "abandoned" in done.stdout
     assert not list(small_disk.iterdir())
+
+
+def test_full_fake_disk_while_saving_a_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = _FakeDisk(capacity=10_000)  # a demo CNN's state_dict is ~400 KB
+    monkeypatch.setattr(parts_module, "open", disk.open, raising=False)
+    monkeypatch.setattr(diskfull, "free_bytes", disk.free_bytes)
+    with pytest.raises(BlocksError, match=r"^disk full in .*: could not save epoch-5\.pt; the checkpoints saved before"):
+        save_state_dict(DemoCNN(35), tmp_path / "epoch-5.pt")
+    assert not list(tmp_path.iterdir())  # no epoch-5.pt, no temp file

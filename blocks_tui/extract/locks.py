@@ -57,8 +57,11 @@ def holders_of(path: Path) -> list[int]:
         target = os.stat(path)
     except OSError:
         return []
-    found = set(_lockers(target)) | set(_openers(target))
-    return sorted(pid for pid in found if pid != os.getpid() and is_alive(pid))
+    def others(pids: list[int]) -> list[int]:
+        return sorted({pid for pid in pids if pid != os.getpid() and is_alive(pid)})
+
+    # The lock's owner when it is alive; else (a flock inherited by children of a dead owner) who has it open.
+    return others(_lockers(target)) or others(_openers(target))
 
 
 def _lockers(target: os.stat_result) -> list[int]:
