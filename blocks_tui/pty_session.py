@@ -164,9 +164,16 @@ class PtySession:
             time.sleep(0.01)
         return False
 
-    def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> float:
-        """Wait until nothing has been written for ``quiet`` s; the time of the last chunk."""
+    def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0, since: float | None = None) -> float:
+        """Wait until nothing has been written for ``quiet`` s; the time of the last chunk.
+
+        With ``since`` (e.g. the time a key was sent), first wait for output
+        written after it, so that an answer not begun yet is not taken for quiet.
+        """
         deadline = time.monotonic() + timeout
+        if since is not None:
+            self.wait_for(lambda data: len(data) > 0, timeout=timeout, since=since)
+        last = 0.0
         while time.monotonic() < deadline:
             with self._lock:
                 last = self.recording.chunks[-1][0] if self.recording.chunks else 0.0
@@ -174,6 +181,19 @@ class PtySession:
                 return last
             time.sleep(0.01)
         return last
+
+    def press(self, key: str, quiet: float = 0.3, timeout: float = 10.0) -> tuple[float, float, bytes]:
+        """Type ``key`` and wait for the whole answer: (time sent, time of its last byte, the bytes).
+
+        The answer has ended once the output rests for ``quiet`` s; a key
+        that gets no answer within ``timeout`` s returns empty bytes.
+        """
+        sent = self.send(key)
+        if not self.wait_for(lambda data: len(data) > 0, timeout=timeout, since=sent):
+            return sent, sent, b""
+        last = self.wait_quiet(quiet, timeout)
+        with self._lock:
+            return sent, last, self.recording.since(sent)
 
     # -- the reader thread ------------------------------------------------------
     def _reader_alive(self) -> bool:

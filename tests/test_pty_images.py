@@ -9,6 +9,7 @@ a plain terminal would.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -135,3 +136,20 @@ def test_the_help_screen_says_which_picture_mode_is_in_use_and_why(demo_cache: P
         session.send("?")  # closes it again (a lone Escape followed by q would read as alt+q)
         quit_viewer(session)
     assert b"Sixel (XTerm reports Sixel, cells 10\xc3\x9720 px)" in session.recording.since(shown)
+
+
+@pytest.mark.parametrize("mode, pattern", [("sixel", SIXEL_IMAGE), ("tgp", re.compile(rb"\x1b\[(\d+);(\d+)H\x1b_Ga=p"))])
+def test_a_resize_places_the_pictures_again(demo_cache: Path, mode: str, pattern) -> None:  # noqa: ANN001
+    with viewer(demo_cache, mode) as session:
+        pressed = open_outliers(session)
+        assert session.wait_for(pattern, timeout=20, since=pressed)
+        session.wait_quiet(0.5)
+        before = pattern.findall(session.recording.since(pressed))[-1]
+        resized = time.monotonic()
+        session.resize(150, 40)  # wider: the pane moves right without changing size
+        assert session.wait_for(pattern, timeout=20, since=resized), f"no {mode} picture after the resize"
+        session.wait_quiet(0.5)
+        after = pattern.findall(session.recording.since(resized))[-1]
+        quit_viewer(session)
+    if mode == "tgp":
+        assert int(after[1]) == int(before[1]) + 30  # the same row, 30 columns further right

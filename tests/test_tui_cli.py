@@ -38,7 +38,7 @@ def test_bench_ui_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bench_ui_measures_frames_keys_and_start_up(tmp_path: Path) -> None:
     """A small run of the real benchmark: every figure present and plausible."""
-    report = bench_ui(tmp_path / "ui.h5", classes=60, samples=600, presses=2, repeats=1)
+    report = bench_ui(tmp_path / "ui.h5", classes=60, samples=600, presses=2, repeats=1, picture_presses=2)
     assert isinstance(report, UiReport) and report.classes == 60
     assert 0 < report.frame_data_ms < 1000 and 0 < report.strips_warm_ms <= report.strips_cold_ms * 5
     assert [k.name for k in report.keys] == ["cursor move (j)", "zoom in (enter)", "zoom out (backspace)"]
@@ -46,9 +46,15 @@ def test_bench_ui_measures_frames_keys_and_start_up(tmp_path: Path) -> None:
                for k in report.keys)
     assert report.widgets > 10  # the viewer's screen, counted for the widget-matched control
     assert 0 < report.first_frame_s[0] < 30
+    assert [p.mode for p in report.pictures] == ["sixel", "tgp", "halfcell"]
+    sixel, tgp, halfcell = report.pictures
+    assert sixel.tiles >= 1 and all(n >= 1 for n in sixel.pictures)  # every page change sent Sixel images
+    assert all(n >= 1 for n in tgp.pictures) and not any(halfcell.pictures)
+    assert all(0 < ms < 10_000 for p in report.pictures for ms in p.latency_ms)
+    assert 0 < sixel.bytes_per_picture < 100_000
     text = format_report(report)
     for needle in ("cold frame, total", "strips, warm", "key-to-idle", "zoom out (backspace)", "first frame",
-                   f"same, {report.widgets} widgets"):
+                   f"same, {report.widgets} widgets", "new page of thumbnails", "bytes/picture"):
         assert needle in text
 
 

@@ -27,21 +27,17 @@ once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
   positives: find, group by class, decode the visible thumbnails, lay out)
   until the app is idle again, against a one-sample selection: only what
   is on screen is decoded, so the two should cost about the same.
+* **Pictures in a terminal**: the viewer in a pty in Sixel, Kitty-graphics
+  and half-cell mode, a new page of thumbnails per key, timed from the key
+  to the last byte written (:mod:`~blocks_tui.tui.bench_pictures`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
-import pty
-import select
-import signal
 import statistics
-import struct
-import subprocess
 import sys
-import termios
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +48,8 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from ..cache import open_cache
+from ..pty_session import PtySession
+from .bench_pictures import PictureTiming, format_pictures, picture_times
 from .keymap import LoadedKeymap
 from .model import ViewerModel
 from .widgets.matrix import ConfusionMatrix
@@ -101,6 +99,7 @@ class UiReport:
     pane_samples: int = 0
     pane_big_ms: float = 0.0
     pane_small_ms: float = 0.0
+    pictures: list[PictureTiming] = field(default_factory=list)
 
     @property
     def frame_cold_ms(self) -> float:
@@ -329,37 +328,26 @@ async def _zoom_out_times(app: App[None], presses: int) -> tuple[float, float]:
 
 def first_frame_seconds(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 30.0) -> float:
     """Seconds from starting ``python -m blocks_tui view PATH`` in a pty to its first matrix half block."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
-    env.pop("TEXTUAL", None)
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "blocks_tui", "view", str(path)], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, start_new_session=True, close_fds=True)
-    os.close(slave)
-    seen = b""
-    try:
-        while time.perf_counter() - started < timeout:
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if ready:
-                try:
-                    seen = (seen + os.read(master, 1 << 16))[-4096:]
-                except OSError:
-                    break
-                if "▀".encode() in seen:
-                    return time.perf_counter() - started
-            if proc.poll() is not None:
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
+    env.update(TERM="xterm-256color", COLORTERM="truecolor")
+    half_block = "▀".encode()
+    started = time.monotonic()  # the clock the recording's chunks are stamped with
+    with PtySession([sys.executable, "-m", "blocks_tui", "view", str(path), "--images", "halfcell"], size=size,
+                    env=env) as session:
+        if not session.wait_for(half_block, timeout=timeout):
+            data = session.recording.data[-300:]
+            raise RuntimeError(f"no matrix drawn within {timeout:.0f} s (exit code {session.returncode}): {data!r}")
+        seen = b""
+        for at, chunk in session.recording.chunks:  # the chunk that completed the first half block
+            seen += chunk
+            if half_block in seen:
                 break
-        raise RuntimeError(f"no matrix drawn within {timeout:.0f} s (exit code {proc.poll()}): {seen[-300:]!r}")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-        os.close(master)
+        session.send("q")
+    return at - started
 
 
 def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: int = 40, repeats: int = 3,
-             log: Callable[[str], None] = lambda line: None) -> UiReport:
+             log: Callable[[str], None] = lambda line: None, picture_presses: int = 10) -> UiReport:
     ensure_cache(path, classes, samples, log)
     report = UiReport(classes, samples)
     log("frames...")
@@ -373,6 +361,9 @@ def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: in
         asyncio.run(_response_and_pane_times(model, max(8, presses // 2), report))
     log("start-up in a pseudo-terminal...")
     report.first_frame_s = [first_frame_seconds(path) for _ in range(repeats)]
+    if picture_presses:
+        log("pictures in a pseudo-terminal (sixel, tgp, halfcell)...")
+        report.pictures = picture_times(path, picture_presses)
     return report
 
 
@@ -430,4 +421,6 @@ def format_report(r: UiReport) -> str:
         f"goal ≤ {FIRST_FRAME_GOAL_S} s   {_verdict(first <= FIRST_FRAME_GOAL_S)}   "
         f"(runs: {', '.join(f'{s:.2f}' for s in r.first_frame_s)} s)",
     ]
+    if r.pictures:
+        lines += ["", *format_pictures(r.pictures)]
     return "\n".join(lines)

@@ -15,12 +15,20 @@ row after the sixel data (``Region.bottom`` is exclusive), so the rest of
 that row was written on the row below and the cells right of a tile kept
 whatever a popup had drawn there.  :class:`SixelTile` puts the cursor back
 at the end of the last row.
+
+Third, encoding is the slow part of showing a page of thumbnails (about
+5 ms a picture), and textual-image keeps only each widget's last one.
+Tiles swap pictures as the cursor moves, so encoded pictures are kept in
+an LRU shared by all tiles, keyed by the pixels themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
+
+from textual.cache import LRUCache
 
 from rich.control import Control
 from rich.segment import ControlType, Segment
@@ -29,6 +37,7 @@ from rich.style import Style
 from .images import _import_widgets
 
 _NO_STYLE = Style()
+_ENCODED: LRUCache[tuple[Any, ...], str] = LRUCache(512)  # about 6 KB a thumbnail
 
 _DEFINE = re.compile(r"#(\d+);2;(\d+);(\d+);(\d+)")  # a colour definition: register; RGB in percent
 _HEADER = re.compile(r'\x1bP[0-9;]*q("[0-9;]*)?')  # DCS … q, and the raster attributes if any
@@ -62,7 +71,12 @@ def sixel_tile_class() -> Any:
 
         class _Hoisted(_ImageSixelImpl):  # type: ignore[misc, valid-type]
             def _image_to_sixels(self, image: Any, sixel_options: Any = None, background: Any = None) -> str:
-                return hoist_palette(super()._image_to_sixels(image, sixel_options, background))
+                key = (hashlib.blake2b(image.tobytes(), digest_size=16).digest(), image.size, image.mode,
+                       sixel_options, background)
+                data = _ENCODED.get(key)
+                if data is None:
+                    data = _ENCODED[key] = hoist_palette(super()._image_to_sixels(image, sixel_options, background))
+                return data
 
             def _get_sixel_segments(self, sixel_data: str) -> list[Segment]:
                 region = self.screen.find_widget(self).visible_region

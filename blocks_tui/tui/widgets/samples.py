@@ -403,6 +403,9 @@ class ThumbGrid(Widget, can_focus=True):
     def on_mount(self) -> None:
         if self.kitty is not None:
             self.app.screen_change_signal.subscribe(self, self._screen_changed)
+            # A layout pass can move the grid without resizing it (the terminal grew wider): place again.
+            self.screen.screen_layout_refresh_signal.subscribe(
+                self, lambda screen: self.call_after_refresh(self._place_pictures))
 
     def _screen_changed(self, screen: Any) -> None:
         """Placements float above the text, so a screen or popup on top must take them away; coming back
