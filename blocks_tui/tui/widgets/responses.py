@@ -158,8 +158,8 @@ class ResponseMap(ScrollView, can_focus=True):
         return self.palette.strip(pairs, width)
 
     def _text_line(self, text: Text, width: int) -> Strip:
-        """``text`` on the widget's own style, cut or padded to ``width``.  Every segment gets a style:
-        Textual's NO_COLOR filter fails on a segment without one."""
+        """``text`` on the widget's own style (its #121212 background), cut or padded to ``width``.
+        Every segment gets a style: Textual's NO_COLOR filter fails on a segment without one."""
         base = self.rich_style
         return Strip(Segment.apply_style(text.render(self.app.console), base)).crop_extend(0, width, base)
 

@@ -32,7 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
-from ...safe_text import escaped, printable
+from ...safe_text import printable
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
 from ..kitty_graphics import KittyPlacements
@@ -481,11 +481,13 @@ class SamplePane(Vertical):
 
     def show(self, content: PaneContent) -> None:
         s = content.selection
-        title = Text.assemble((s.kind.capitalize() + " ", "bold underline"), s.title)
+        # The title and note name classes and groups from the data: escaped, while the line breaks
+        # between them are the pane's own.
+        title = Text.assemble((s.kind.capitalize() + " ", "bold underline"), printable(s.title))
         title.append(f"\n{_count(len(s.ids), 'sample')} · {_count(len(content.groups), 'class')}", style="dim")
         if s.note:
-            title.append(f"\n{s.note}", style="dim")
-        self.query_one("#samples-title", Static).update(escaped(title), layout=False)  # fixed heights: no layout pass
+            title.append(f"\n{printable(s.note)}", style="dim")
+        self.query_one("#samples-title", Static).update(title, layout=False)  # fixed heights: no layout pass
         tabs = Text()
         for i, (label, count) in enumerate(s.tabs):
             tabs.append(f" {label} {count:,} ", style="bold reverse" if i == s.tab else "dim")
