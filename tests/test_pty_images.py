@@ -153,3 +153,22 @@ def test_a_resize_places_the_pictures_again(demo_cache: Path, mode: str, pattern
         quit_viewer(session)
     if mode == "tgp":
         assert int(after[1]) == int(before[1]) + 30  # the same row, 30 columns further right
+
+
+def test_the_probe_gives_up_after_its_timeout_on_a_silent_terminal() -> None:
+    """Nobody answers on the other side of the pty: the probe returns within PROBE_TIMEOUT, empty-handed."""
+    import os
+
+    from blocks_tui.tui.images import PROBE_TIMEOUT, query_terminal
+
+    master, slave = os.openpty()
+    try:
+        started = time.monotonic()
+        answer = query_terminal(slave, slave)
+        elapsed = time.monotonic() - started
+        sent = os.read(master, 4096)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert answer == b"" and sent == QUERIES.encode()
+    assert PROBE_TIMEOUT <= elapsed < PROBE_TIMEOUT + 0.1
