@@ -98,6 +98,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     from .analysis import Tree, summarize
     from .cache import open_cache
+    from .cache.result_names import check_result, default_result
     from .render import render_summary, summary_json
 
     if args.top < 0:
@@ -105,12 +106,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.depth is not None and args.depth < 0:
         raise UsageError("--depth must be 0 or more")
     with open_cache(resolve_cache(args.cache, cache_dir(args))) as cache:
-        result = args.result or ("original" if "original" in cache.result_names else cache.result_names[0])
-        if result not in cache.result_names:
-            raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
-        h = cache.hierarchy
+        result = check_result(cache.result_names, args.result or default_result(cache.result_names), cache.path)
         summary = summarize(
-            Tree.from_arrays(h.names, h.parent, h.class_index),
+            Tree.from_hierarchy(cache.hierarchy),
             cache.class_names,
             cache.labels,
             {name: cache.result(name).topk_index for name in cache.result_names},
@@ -417,6 +415,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .analysis.report import build_report, default_comparisons, render
     from .atomic import atomic_write_bytes
     from .cache import open_cache
+    from .cache.result_names import check_result, default_result
     from .cache.triage import CacheIdentity, TriageError, read_triage, triage_path
 
     if min(args.top, args.samples) < 0:
@@ -428,11 +427,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if output is not None:
         output_beside(output, source, "--output")
     with open_cache(source) as cache:
-        result = args.result or ("original" if "original" in cache.result_names else cache.result_names[0])
+        result = args.result or default_result(cache.result_names)
         asked = [n.strip() for n in args.compare.split(",") if n.strip()] if args.compare else None
         for name in [result, *(asked or [])]:
-            if name not in cache.result_names:
-                raise UsageError(f"no result set {name!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+            check_result(cache.result_names, name, cache.path)
         attrs = {name: cache.result(name).attrs for name in cache.result_names}
         compare = asked if asked is not None else default_comparisons(attrs, result)
         identity = CacheIdentity.of_cache(cache)
@@ -448,9 +446,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 status = f"ignored: {exc}"
             if status != "loaded":
                 sys.stderr.write(printable(f"blocks-tui: warning: {path}: {status}") + "\n")
-        h = cache.hierarchy
         report = build_report(
-            tree=Tree.from_arrays(h.names, h.parent, h.class_index),
+            tree=Tree.from_hierarchy(cache.hierarchy),
             class_names=cache.class_names,
             labels=cache.labels,
             sources=cache.sources,
@@ -492,8 +489,7 @@ def cmd_dynamics(args: argparse.Namespace) -> int:
             series = epoch_series(cache.result_names, lambda name: cache.result(name).attrs, args.series or "")
         except ValueError as exc:
             raise UsageError(f"{cache.path}: {exc}") from None
-        h = cache.hierarchy
-        tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+        tree = Tree.from_hierarchy(cache.hierarchy)
         if not 1 <= args.level < int(tree.depth.max()):
             raise UsageError(f"--level must lie in [1, {int(tree.depth.max()) - 1}] for this hierarchy")
         settling = settling_epochs(tree, cache.labels, [cache.result(name).predicted for _, name in series],

@@ -100,7 +100,7 @@ def bench_core(w: Workload, repeats: int = 5, n_blocks: int = 32) -> list[BenchR
     n, s = w.n_classes, len(w.labels)
     size = f"{n} cl, {s // 1000}k smp" if s >= 1000 else f"{n} cl, {s} smp"
     rows: list[BenchRow] = []
-    tree = Tree.from_arrays(w.names, w.parent, w.class_index)
+    tree = Tree.from_hierarchy(w)
 
     t, fc = _time(lambda: filtered_confusion(w.labels, w.topk_index, n), repeats)
     rows.append(BenchRow("confusion build, no filter", size, t, 0.050))

@@ -25,20 +25,18 @@ recalls; at the leaf level it is the top-1 accuracy).  Numpy only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..cache.result_names import epoch_name, parse_epoch, series_final
 from .hierarchy import Tree
 from .metrics import group_metrics
 
 DEFAULT_TOLERANCE = 0.05
 """Five points of recall: "close to final" in the issue's wording."""
-
-_EPOCH = re.compile(r"^epoch-(\d+)$")
 
 
 def epoch_series(
@@ -51,21 +49,21 @@ def epoch_series(
     ValueError when the series has fewer than two epochs: a single epoch has
     no dynamics.
     """
-    prefix = f"{series}:" if series else ""
-    final = series or "original"
+    final = series_final(series)
     epochs: dict[int, str] = {}
     for name in names:
-        match = _EPOCH.match(name[len(prefix):]) if name.startswith(prefix) else None
-        if match and int(match.group(1)) not in epochs:
-            epochs[int(match.group(1))] = name
+        number = parse_epoch(name, series)
+        if number is not None and number not in epochs:
+            epochs[number] = name
     if final in names:
         epoch = attrs_of(final).get("epoch")
         if isinstance(epoch, (int, np.integer)) and not isinstance(epoch, bool) and epoch > max(epochs, default=0):
             epochs[int(epoch)] = final
     if len(epochs) < 2:
         found = ", ".join(epochs.values()) or "none"
+        pattern = epoch_name("N", series)
         raise ValueError(
-            f"need at least two result sets named {prefix}epoch-N (or {prefix}epoch-N plus {final!r} with an "
+            f"need at least two result sets named {pattern} (or {pattern} plus {final!r} with an "
             f"'epoch' attribute); found {found}"
         )
     return sorted(epochs.items())

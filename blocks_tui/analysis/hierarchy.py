@@ -10,11 +10,25 @@ group metrics O(nodes) at 1000+ classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from ..cache.tree_arrays import tree_arrays_problem
+
+
+class HierarchyLike(Protocol):
+    """The three arrays a class tree is stored as: the cache's
+    :class:`~blocks_tui.cache.HierarchyArrays`, a built or generated hierarchy."""
+
+    @property
+    def names(self) -> Sequence[str]: ...
+
+    @property
+    def parent(self) -> np.ndarray: ...
+
+    @property
+    def class_index(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,11 @@ class Tree:
     stop: np.ndarray = field(repr=False)  # (nodes,) one past the last position
     depth: np.ndarray = field(repr=False)  # (nodes,) 0 for the root
     _children: tuple[tuple[int, ...], ...] = field(repr=False)
+
+    @classmethod
+    def from_hierarchy(cls, h: HierarchyLike) -> "Tree":
+        """The tree of a stored hierarchy (``cache.hierarchy``); raises ValueError naming the problem."""
+        return cls.from_arrays(h.names, h.parent, h.class_index)
 
     @classmethod
     def from_arrays(cls, names: Sequence[str], parent: np.ndarray, class_index: np.ndarray) -> "Tree":

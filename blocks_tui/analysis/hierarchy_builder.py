@@ -42,7 +42,7 @@ class BuiltHierarchy:
     source: str = SOURCE
 
     def tree(self) -> Tree:
-        return Tree.from_arrays(self.names, self.parent, self.class_index)
+        return Tree.from_hierarchy(self)
 
     @property
     def order(self) -> np.ndarray:

@@ -26,7 +26,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..cache.schema import PROBE_RESULT_PREFIX
+from ..cache.result_names import default_output
+from ..cache.result_names import probe_name as probe_result_name  # this module's callers know it by this name
 from .hierarchy import Tree
 from .metrics import group_metrics
 
@@ -46,11 +47,6 @@ _PREDICT_ROWS = 8192  # rows of logits at a time: bounds the float32 temporaries
 
 Progress = Callable[[int], None]
 """Called with a number of finished optimisation steps (iterations or epochs)."""
-
-
-def probe_result_name(layer: str) -> str:
-    """The result set name of ``layer``'s probe: ``probe:<layer>``."""
-    return f"{PROBE_RESULT_PREFIX}{layer}"
 
 
 def probe_split(labels: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -244,8 +240,7 @@ def probe_columns(layer_names: Sequence[str], result_names: Sequence[str], outpu
     present = set(result_names)
     columns = [probe_result_name(layer) for layer in layer_names if probe_result_name(layer) in present]
     if output is None:
-        plain = [name for name in result_names if not name.startswith(PROBE_RESULT_PREFIX)]
-        output = "original" if "original" in present else (plain[0] if plain else None)
+        output = default_output(result_names)
     elif output not in present:
         raise ValueError(f"no result set {output!r}")
     return columns + ([output] if output is not None else [])

@@ -56,6 +56,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from ..cache.result_names import is_transformed
 from ..cache.triage import OutlierKey, SampleKey, TriageEntry
 from ..safe_text import json_escaped, printable
 from .hierarchy import Tree
@@ -70,7 +71,6 @@ CSV_COLUMNS = (
     "common_ancestor", "distance", "score", "sample", "source", "label_prob", "predicted_prob", "result",
     "group", "before", "after", "drop", "samples", "sources",
 )
-TRANSFORM_ORIGINAL = "original"
 MD_SAMPLES_PER_PAIR = 20
 
 
@@ -167,8 +167,7 @@ def default_comparisons(result_attrs: Mapping[str, Mapping[str, Any]], base: str
     ``original`` is one; epochs and other models (transform ``original``)
     are not, since their differences are not about colour or orientation.
     """
-    return [name for name, attrs in result_attrs.items()
-            if name != base and str(attrs.get("transform", TRANSFORM_ORIGINAL)) != TRANSFORM_ORIGINAL]
+    return [name for name, attrs in result_attrs.items() if name != base and is_transformed(attrs)]
 
 
 def build_report(

@@ -37,8 +37,7 @@ def _recall(tree: Tree, labels: np.ndarray, predicted: np.ndarray) -> np.ndarray
 def planted_checks(cache: Cache) -> list[PlantedCheck]:
     """Accuracy, confusions inside the top-level groups, and the grayscale and rot90 drops."""
     truth = cache.ground_truth()
-    h = cache.hierarchy
-    tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+    tree = Tree.from_hierarchy(cache.hierarchy)
     labels = cache.labels
     original = cache.result("original")
     accuracy = 100 * topk_accuracy(labels, original.topk_index, 1)

@@ -33,6 +33,7 @@ import torch
 
 from blocks_tui import __version__
 from blocks_tui.cache import CacheWriter, HierarchyArrays
+from blocks_tui.cache.result_names import epoch_name
 from blocks_tui.cache.writer import partial_path
 from blocks_tui.demo.generator import (
     LABEL_NOISE_RATE,
@@ -262,7 +263,7 @@ def build_demo_cache(
         runs.append(("original", original, {"transform": "original", "checkpoint": final, "epoch": config.epochs}))
         for epoch in range(1, config.epochs):
             early = load_checkpoint(checkpoints[epoch - 1], spec.n_classes, config.channels)
-            runs.append((f"epoch-{epoch}", evaluate(early, eval_split, config, "original", (), advance_eval),
+            runs.append((epoch_name(epoch), evaluate(early, eval_split, config, "original", (), advance_eval),
                          {"transform": "original", "checkpoint": checkpoints[epoch - 1].name, "epoch": epoch}))
         for variant in VARIANTS[1:]:
             runs.append((variant, evaluate(model, eval_split, config, variant, (), advance_eval),

@@ -203,7 +203,7 @@ def generate(n_classes: int = 1000, n_samples: int = 50_000, channels: Sequence[
         raise ValueError(f"mislabel_rate must lie in [0, 0.1], got {mislabel_rate}")
     rng = np.random.default_rng(seed)
     hierarchy = random_hierarchy(n_classes, rng)
-    tree = Tree.from_arrays(hierarchy.names, hierarchy.parent, hierarchy.class_index)
+    tree = Tree.from_hierarchy(hierarchy)
     ancestors = _ancestor_table(tree)
 
     # Labels: every class at least once, the rest at random (sizes vary).

@@ -18,6 +18,7 @@ import torch
 
 from .. import __version__
 from ..cache import HierarchyArrays
+from ..cache.result_names import default_result
 from ..errors import UsageError
 from .datasets import DataSource, open_data
 from .hierarchies import flat_hierarchy, json_hierarchy
@@ -143,7 +144,7 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
     variants = parse_variants(args.variants)
     result_names = {v: v for v in variants}
     if args.result_name:
-        result_names["original" if "original" in variants else variants[0]] = args.result_name
+        result_names[default_result(variants)] = args.result_name
     config = {
         "producer": f"blocks-tui {__version__}",
         "model": loaded.name,

@@ -32,12 +32,12 @@ from ..analysis.probes import (
     Progress,
     Standardizer,
     fit_softmax_lbfgs,
-    probe_result_name,
     probe_split,
     softmax_topk,
 )
 from ..cache import Cache, LayerResponses, open_cache
-from ..cache.schema import MIN_TOP_K, PROBE_RESULT_PREFIX
+from ..cache.result_names import is_probe, probe_name
+from ..cache.schema import MIN_TOP_K
 from ..cache.writer import NewResultSet, append_result_sets
 from ..errors import UsageError
 
@@ -249,7 +249,7 @@ def probe_layers(
         top_index, top_prob, true_prob = cross_fit(x, labels, split, cache.n_classes, settings, step)
         n_features = x.shape[1]
         del x
-        name = probe_result_name(layer)
+        name = probe_name(layer)
         hits = top_index == labels[:, None]
         summaries.append(LayerProbe(layer, name, kind, n_features, time.perf_counter() - started,
                                     float(hits[:, 0].mean()), float(hits.any(axis=1).mean())))
@@ -275,7 +275,7 @@ def probe_cache(path: Path, layers: Sequence[str], settings: ProbeSettings,
         old = cache.probe_split
         rewritten = {new.name for new in sets}
         stale = [] if old is None or np.array_equal(old, split) else [
-            name for name in cache.result_names if name.startswith(PROBE_RESULT_PREFIX) and name not in rewritten]
+            name for name in cache.result_names if is_probe(name) and name not in rewritten]
     if report:
         report("writing", 0)
     append_result_sets(path, sets, replace=True, probe_split=split, split_method=SPLIT_METHOD, remove=stale)

@@ -23,6 +23,7 @@ import torch
 from .. import __version__
 from ..analysis.hierarchy import Tree
 from ..cache import CacheWriter
+from ..cache.result_names import epoch_name
 from ..errors import UsageError
 from ..demo.model import CHANNELS, LAYERS
 from .command import pick_device
@@ -84,8 +85,7 @@ def run_train(args: Namespace, output: Path, progress: bool = True) -> TrainRepo
     check_train_args(args)
     device = pick_device(args.device)
     data = load_labelled_images(args.data, args.hierarchy, args.limit, args.eval_limit, args.image_size)
-    h = data.hierarchy
-    if not plan_aux_heads(Tree.from_arrays(h.names, h.parent, h.class_index), len(CHANNELS)):
+    if not plan_aux_heads(Tree.from_hierarchy(data.hierarchy), len(CHANNELS)):
         raise UsageError(f"the hierarchy of {args.data} has no groups for auxiliary heads; pass --hierarchy FILE.json")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     model_dir = output.parent / f"{output.stem}-models"
@@ -149,7 +149,7 @@ def write_training_cache(path: Path, data: LabelledImages, runs: tuple[TrainedRu
             writer.write_result_set(run.name, run.final.topk_index, run.final.topk_prob, run.final.true_prob, attrs)
         for run in runs:
             for epoch, result in enumerate(run.epochs[:-1], start=1):
-                writer.write_result_set(f"{run.name}:epoch-{epoch}", result.topk_index, result.topk_prob,
+                writer.write_result_set(epoch_name(epoch, run.name), result.topk_index, result.topk_prob,
                                         result.true_prob, {"model": run.name, "epoch": epoch, "transform": "original"})
         for run in runs:  # each final model's stages, as "baseline:stage1": the response map compares them
             final = run.final

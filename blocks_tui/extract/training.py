@@ -391,7 +391,7 @@ def train_pair(
     epoch)`` reports it.  With ``model_dir`` each final inference model is
     saved there as ``NAME.pt`` (a state_dict without auxiliary heads).
     """
-    tree = Tree.from_arrays(data.hierarchy.names, data.hierarchy.parent, data.hierarchy.class_index)
+    tree = Tree.from_hierarchy(data.hierarchy)
     n_classes = len(data.class_names)
     heads = plan_aux_heads(tree, len(CHANNELS), aux_weight)
     if not heads:

@@ -11,16 +11,16 @@ from typing import Sequence
 
 import torch
 
+from ..cache.result_names import VARIANTS, is_variant
 from ..errors import UsageError
 
-VARIANTS = ("original", "grayscale", "rot90", "rot180", "rot270", "hflip")
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, what PIL's convert("L") uses
 
 
 def parse_variants(spec: str) -> list[str]:
     """``original,grayscale,rot90`` → a checked list (original always first)."""
     names = [v.strip() for v in spec.split(",") if v.strip()]
-    unknown = [v for v in names if v not in VARIANTS]
+    unknown = [v for v in names if not is_variant(v)]
     if unknown:
         raise UsageError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
     if not names:
