@@ -52,25 +52,17 @@ def test_the_valid_cache_works_in_every_command(corpus: tuple[Path, Path, list[f
     assert "the viewer needs a terminal" in runs[fz.COMMANDS.index("view")].stderr
 
 
-def _commands(mutant: fz.Mutant) -> tuple[str, ...]:
-    """What runs on ``mutant``: the viewer is left out where it waits for a fix in app.py (tested below)."""
-    commands = fz.commands_for(mutant, VIEWER_EVERY)
-    return commands[:-1] if mutant.kind == "string_ids" and commands[-1] == "viewer" else commands
-
-
 def test_every_command_on_every_damaged_cache_is_ok_or_one_clean_line(
         corpus: tuple[Path, Path, list[fz.Mutant]]) -> None:
     folder, _, mutants = corpus
     assert {m.kind for m in mutants} == set(fz.KINDS)
-    runs = [r for m in mutants for r in fz.run(_commands(m), m, folder / "scratch", LIMIT_S)]
+    runs = [r for m in mutants for r in fz.run(fz.commands_for(m, VIEWER_EVERY), m, folder / "scratch", LIMIT_S)]
     assert len(runs) >= 5 * len(mutants)
     assert not fz.problems(runs), f"{len(fz.problems(runs))} of {len(runs)} runs broke the promise:\n" + _failures(runs)
     refused = {r.mutant.kind for r in runs if r.outcome == "clean"}
     assert refused >= {k for k in fz.KINDS if k != "triage"}  # every kind of cache damage was met and refused somewhere
 
 
-@pytest.mark.xfail(strict=True, reason="widgets/samples.py ThumbGrid._decode must catch CacheError from "
-                                       "content.thumbnails() and show it as a status message (issue 14.9)")
 def test_the_viewer_shows_a_corrupt_thumbnail_chunk_as_a_message(corpus: tuple[Path, Path, list[fz.Mutant]]) -> None:
     folder, _, mutants = corpus
     damaged = next(m for m in mutants if m.kind == "thumb_gzip")
@@ -79,8 +71,6 @@ def test_the_viewer_shows_a_corrupt_thumbnail_chunk_as_a_message(corpus: tuple[P
     assert runs[1].outcome == "ok", _failures(runs)
 
 
-@pytest.mark.xfail(strict=True, reason="app.py BlocksApp.triage_store must catch CacheError from "
-                                       "CacheIdentity.of_cache (it reads the sources) and say it (issue 14.9)")
 def test_the_viewer_shows_unreadable_sources_as_a_message(corpus: tuple[Path, Path, list[fz.Mutant]]) -> None:
     folder, _, mutants = corpus
     runs = []

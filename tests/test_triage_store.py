@@ -386,3 +386,15 @@ def test_a_planted_symlink_is_never_written_through(tmp_path: Path) -> None:
     assert store.mark(PAIR, 2) is False and store.message.startswith("cannot write")
     assert victim.read_text() == "precious"
     assert not list(tmp_path.glob("*.tmp")) or all(p.is_symlink() for p in tmp_path.glob("*.tmp"))
+
+
+def test_export_never_writes_over_the_cache_or_its_own_triage_file(tmp_path: Path) -> None:
+    cache = tmp_path / "demo.h5"
+    cache.write_bytes(b"\x89HDF\r\n\x1a\n the cache itself")
+    store = TriageStore.open(cache, IDENTITY)
+    store.mark(OutlierKey("cat", "dog"), 1)
+    for target, what in ((cache, "the cache"), (tmp_path / "demo.triage.json", "triage file")):
+        with pytest.raises(TriageError, match=what):
+            store.export(target)
+    assert cache.read_bytes() == b"\x89HDF\r\n\x1a\n the cache itself"
+    assert store.export(tmp_path / "copy.json").exists()

@@ -83,7 +83,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Union
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, check_output
 from ..errors import BlocksError
 from ..safe_text import printable
 from .validate import first_line as _first_line, kind_of
@@ -178,6 +178,7 @@ class TriageStore:
     def __init__(self, path: Path, identity: CacheIdentity) -> None:
         self.path = Path(path)
         self.identity = identity
+        self.cache_path: Path | None = None  # the cache it belongs to, never to be written over
         self.load_message: str | None = None
         self.save_error: str | None = None
         self.saved = True
@@ -190,6 +191,7 @@ class TriageStore:
     def open(cls, cache_path: Path | str, identity: CacheIdentity) -> "TriageStore":
         """The store of the cache at ``cache_path``, restored from its triage file if there is one."""
         store = cls(triage_path(cache_path), identity)
+        store.cache_path = Path(cache_path)
         store._load()
         return store
 
@@ -328,7 +330,11 @@ class TriageStore:
         path = Path(path)
         if path.is_dir():
             path = path / self.path.name
+        protected = [(self.path, "this cache's triage file")]
+        if self.cache_path is not None:
+            protected.append((self.cache_path, "the cache"))
         try:
+            check_output(path, protected)
             atomic_write_bytes(path, self.to_json().encode("utf-8"))
         except OSError as exc:
             raise TriageError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -36,6 +36,7 @@ from ..cache.schema import PROBE_RESULT_PREFIX
 from ..cache.triage import CacheIdentity, OutlierKey, SampleKey, TriageError, TriageStore
 from ..analysis.sample_selection import group_by_class, outcomes
 from ..safe_text import printable
+from ..errors import CacheError
 from .images import ImageBackend
 from .jobs import (
     Filters,
@@ -903,7 +904,12 @@ class BlocksApp(App[None]):
             path = getattr(self.model.cache, "path", None)
             if path is None:
                 return None
-            self._store = TriageStore.open(path, CacheIdentity.of_cache(self.model.cache))
+            try:
+                identity = CacheIdentity.of_cache(self.model.cache)  # reads the sources, which may be damaged
+            except CacheError as exc:
+                self.notify(str(exc), severity="error", timeout=15)
+                return None
+            self._store = TriageStore.open(path, identity)
             if self._store.message:
                 self.notify(self._store.message, severity="warning", timeout=15)
         return self._store

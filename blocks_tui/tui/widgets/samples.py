@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...analysis.sample_selection import OUTCOMES, SampleGroups
+from ...errors import CacheError
 from ...safe_text import printable
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
@@ -200,6 +201,7 @@ class ThumbGrid(Widget, can_focus=True):
         self.rows = 1
         self.shown: list[_TileView] = []  # one per slot, row by row
         self._images: LRUCache[int, Any] = LRUCache(1024)
+        self._unreadable: set[int] = set()  # thumbnails the cache could not read: shown as empty tiles
         self._lines: dict[int, Strip] = {}  # drawn tiles: rendered lines, dropped when what they show changes
 
     @property
@@ -314,9 +316,14 @@ class ThumbGrid(Widget, can_focus=True):
         reads only the thumbnails not decoded yet, in one ascending read."""
         if not self.pictures or self.content is None:
             return {}
-        missing = sorted({s for s in samples if self._images.get(s) is None})
+        missing = sorted({s for s in samples if self._images.get(s) is None and s not in self._unreadable})
         if missing:
-            pixels = self.content.thumbnails(np.array(missing, dtype=np.int64))
+            try:
+                pixels = self.content.thumbnails(np.array(missing, dtype=np.int64))
+            except CacheError as exc:  # a damaged chunk: say so once, draw the rest, never a traceback
+                self._unreadable.update(missing)
+                self.app.notify(str(exc), severity="warning", timeout=10)  # the app escapes every notification
+                pixels = []
             for sample, array in zip(missing, pixels):
                 if self.backend.graphics:
                     self._images[sample] = graphics_picture(array, self.image_width, self.image_height,
