@@ -677,8 +677,7 @@ class BlocksApp(App[None]):
 
         d = m.display
         rows = [(v, m.to_base(v), d.names[v], int(d.depth[v])) for v in d.preorder()]
-        truecolor = self.console.color_system == "truecolor"
-        self.push_screen(SeparationScreen(compute, rows, truecolor), self._separation_chosen)
+        self.push_screen(SeparationScreen(compute, rows), self._separation_chosen)
 
     def _separation_chosen(self, choice: SeparationChoice | None) -> None:
         if choice is None:

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from ...analysis.probes import LayerSeparation
 from ...safe_text import plain, printable
-from ..palette import SCALE_256, SCALE_TRUECOLOR
+from ..palette import palette_for
 from ..widgets.tables import VimTable
 
 SEPARATION_METRICS = ("recall", "f1")
@@ -45,11 +45,10 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="separation.close")]
     AUTO_FOCUS = "#separation-table"
 
-    def __init__(self, compute: Callable[[str], LayerSeparation], rows: list[tuple[int, int, str, int]],
-                 truecolor: bool) -> None:
+    def __init__(self, compute: Callable[[str], LayerSeparation], rows: list[tuple[int, int, str, int]]) -> None:
         """``rows``: (display node, base node, name, depth) in tree order; ``compute(metric)`` runs in a worker."""
         super().__init__()
-        self.compute, self.rows, self.truecolor = compute, rows, truecolor
+        self.compute, self.rows = compute, rows
         self.metric = "recall"
         self.table_data: LayerSeparation | None = None
 
@@ -95,7 +94,7 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
         table.add_column("group", key="group")
         for name in data.columns:
             table.add_column(plain(name.removeprefix("probe:")), key=name)  # a layer's name: never markup
-        scale = SCALE_TRUECOLOR if self.truecolor else SCALE_256
+        scale = palette_for(self.app.console.color_system).scale  # the matrix's own scale, 16 colours too
         for display, base, name, depth in self.rows:
             cells: list[Any] = [Text.assemble(("· " * depth, "dim"), printable(name))]
             for value in data.values[base]:
