@@ -165,8 +165,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench_open(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cache.bench import bench_open, bench_rows
-    from .demo.synthetic_scale import generate, write_synthetic_cache
+    from .bench.cache_open import bench_open, bench_rows
+    from .synthetic.scale import generate, write_synthetic_cache
 
     if args.classes < 2 or args.samples < args.classes:
         raise UsageError("--classes must be at least 2 and --samples at least --classes")
@@ -282,7 +282,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_bench_extract(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .extract.bench import bench_extract
+    from .bench.extract import bench_extract
     from .extract.command import build_plan
 
     plan = build_plan(args, Path("unused.h5"))
@@ -335,7 +335,7 @@ def _add_extract_options(p: argparse.ArgumentParser, bench: bool = False) -> Non
 
 
 def cmd_make_synthetic(args: argparse.Namespace) -> int:
-    from .demo.synthetic_scale import generate, parse_channels, write_synthetic_cache
+    from .synthetic.scale import generate, parse_channels, write_synthetic_cache
 
     try:
         channels = parse_channels(args.channels)
@@ -352,8 +352,8 @@ def cmd_make_synthetic(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_analysis(args: argparse.Namespace) -> int:
-    from .analysis.bench import Workload, bench_core, bench_seriation, environment, format_table, workload_similarity
-    from .demo.synthetic_scale import generate
+    from .bench.analysis import Workload, bench_core, bench_seriation, environment, format_table, workload_similarity
+    from .synthetic.scale import generate
 
     try:
         sizes = [int(x) for x in args.seriation_classes.split(",") if x.strip()]
@@ -398,7 +398,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_ui(args: argparse.Namespace) -> int:
-    from .tui.bench import bench_ui, format_report
+    from .bench.ui import bench_ui, format_report
 
     if args.classes < 2 or args.samples < args.classes or min(args.presses, args.repeats) < 1:
         raise UsageError("--classes must be at least 2, --samples at least --classes, "
@@ -606,8 +606,9 @@ def cmd_bench_probe(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from .cache import open_cache
-    from .demo.synthetic_scale import generate, parse_channels, write_synthetic_cache
-    from .extract.probe import bench_probe, resolve_layers
+    from .synthetic.scale import generate, parse_channels, write_synthetic_cache
+    from .bench.probe import bench_probe
+    from .extract.probe import resolve_layers
 
     try:
         channels = parse_channels(args.channels)

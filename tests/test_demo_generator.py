@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from blocks_tui.demo.generator import (
+from blocks_tui.synthetic.generator import (
     COLOUR_LUMA,
     DESATURATED_FRACTION,
     LABEL_NOISE_RATE,
@@ -151,5 +151,5 @@ def test_ground_truth_is_json_and_says_what_was_planted(spec: DemoSpec) -> None:
 
 
 def test_generator_imports_without_torch() -> None:
-    code = "import sys, blocks_tui.demo.generator; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, blocks_tui.synthetic.generator; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

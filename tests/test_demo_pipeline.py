@@ -14,7 +14,8 @@ from blocks_tui.analysis.confusion import confusion_matrix
 from blocks_tui.analysis.hierarchy import Tree
 from blocks_tui.cache import open_cache
 from blocks_tui.demo.checks import planted_checks, shape_groups
-from blocks_tui.demo.pipeline import DemoConfig, checkpoint_name, evaluate, load_checkpoint, make_eval_split
+from blocks_tui.demo.pipeline import DemoConfig, checkpoint_name, evaluate, load_checkpoint
+from blocks_tui.synthetic.demo_data import make_eval_split
 
 SHAPE_GROUPS = ("polygons", "rings", "rods", "textures", "plants", "sea")
 

@@ -9,9 +9,9 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from blocks_tui.demo.model import DemoCNN
-from blocks_tui.extract.inference import ClassMeanAccumulator, collective, run_inference
-from blocks_tui.extract.responses import LayerRecorder, pool_output, to_nchw
+from blocks_tui.nn.demo_cnn import DemoCNN
+from blocks_tui.nn.inference import ClassMeanAccumulator, collective, run_inference
+from blocks_tui.nn.responses import LayerRecorder, pool_output, to_nchw
 
 
 @pytest.fixture(scope="module")

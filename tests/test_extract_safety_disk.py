@@ -22,10 +22,10 @@ import torch
 from blocks_tui.cache import parts as parts_module
 from blocks_tui.cache import writer as writer_module
 from blocks_tui.cache.parts import finished_parts, parts_folder, read_part
-from blocks_tui.demo.model import DemoCNN
+from blocks_tui.nn.demo_cnn import DemoCNN
 from blocks_tui.errors import BlocksError
-from blocks_tui.extract import diskfull
-from blocks_tui.extract.training import save_state_dict
+from blocks_tui.cache import diskfull
+from blocks_tui.nn.training import save_state_dict
 from test_extract import TESTS, assert_same_cache, extract_args, run
 from test_extract_datasets import write_image_folder
 

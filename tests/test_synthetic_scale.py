@@ -19,7 +19,7 @@ from blocks_tui.analysis import (
     within_group_fraction,
 )
 from blocks_tui.cache import open_cache
-from blocks_tui.demo.synthetic_scale import generate, random_hierarchy, write_synthetic_cache
+from blocks_tui.synthetic.scale import generate, random_hierarchy, write_synthetic_cache
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from PIL import Image
 
 from blocks_tui.cache import open_cache
 from blocks_tui.cli import main
-from blocks_tui.demo.model import LAYERS, DemoCNN
+from blocks_tui.nn.demo_cnn import LAYERS, DemoCNN
 from blocks_tui.demo.pipeline import load_checkpoint
-from blocks_tui.extract.training import TrainSettings, evaluate_images, plan_aux_heads, train_pair
+from blocks_tui.nn.training import TrainSettings, evaluate_images, plan_aux_heads, train_pair
 from blocks_tui.extract.training_data import load_labelled_images
 from blocks_tui.analysis.hierarchy import Tree
 from blocks_tui.tui.responses import load_layer
@@ -107,7 +107,7 @@ def test_zero_aux_weight_is_exactly_the_baseline() -> None:
 
 
 def test_plan_puts_coarser_levels_at_earlier_stages() -> None:
-    from blocks_tui.demo.generator import default_spec
+    from blocks_tui.synthetic.generator import default_spec
 
     heads = plan_aux_heads(default_spec().tree, n_stages=4)
     assert [(h.stage, h.depth, h.n_groups) for h in heads] == [(2, 1, 2), (3, 2, 8)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from blocks_tui.tui.bench import UiReport, bench_ui, format_report
+from blocks_tui.bench.ui import UiReport, bench_ui, format_report
 from test_cli import run_cli
 
 
@@ -80,7 +80,7 @@ def test_widget_matched_control_holds_as_many_widgets_as_asked() -> None:
     """The bench's floor for an app of the viewer's size really has that many widgets in its screen."""
     import asyncio
 
-    from blocks_tui.tui.bench import _OneRepaint, _screen_widgets
+    from blocks_tui.bench.ui import _OneRepaint, _screen_widgets
 
     async def count(widgets: int) -> int:
         app = _OneRepaint(widgets)

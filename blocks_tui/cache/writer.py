@@ -69,6 +69,17 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + s.PARTIAL_SUFFIX)
 
 
+def silence_hdf5_diagnostics() -> None:
+    """Call first in a thread that writes caches: h5py silences HDF5's C-level error stacks in the
+    main thread only, and a writer thread would print them to stderr beside the one-line error."""
+    try:
+        from h5py import _errors
+
+        _errors.silence_errors()
+    except (ImportError, AttributeError):  # a future h5py without it: the errors still raise
+        pass
+
+
 class _ThumbnailSink:
     """Sequential thumbnail rows → gzip chunks compressed by a thread pool, written directly.
 

@@ -1,7 +1,8 @@
-"""The built-in demo: a synthetic hierarchical data set and a small CNN.
+"""The built-in demo: train the small CNN on the synthetic data set and write the demo cache.
 
-``generator`` (numpy and PIL only) draws the images and knows what was
-planted in them; ``model`` and ``pipeline`` (torch) train the CNN and write
-the demo cache.  Nothing is imported here, so ``blocks_tui.demo.generator``
-loads without torch.
+``pipeline`` (torch) generates the images (:mod:`blocks_tui.synthetic`),
+trains the CNN (:mod:`blocks_tui.nn`), evaluates it and writes the cache;
+``checks`` measures what the data set planted, for the tests and ``bench
+demo``.  This package never imports ``extract``, nor ``extract`` it.
+Nothing is imported here.
 """

@@ -16,7 +16,9 @@ assert what it shows.  The steps, and why each result set exists:
 
 Samples in the cache are the evaluation split only; its thumbnails are the
 48 px images themselves.  The training loop itself is
-:func:`blocks_tui.extract.training.fit`, shared with ``blocks-tui train``.
+:func:`blocks_tui.nn.training.fit`, shared with ``blocks-tui train``; the
+images come from :mod:`blocks_tui.synthetic.demo_data`, which ``extract
+--data demo`` reads too.
 """
 
 from __future__ import annotations
@@ -28,26 +30,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from blocks_tui import __version__
-from blocks_tui.cache import CacheWriter, HierarchyArrays
-from blocks_tui.cache.result_names import epoch_name
-from blocks_tui.cache.writer import partial_path
-from blocks_tui.demo.generator import (
-    LABEL_NOISE_RATE,
-    SIZE,
-    DemoSpec,
-    Split,
-    default_spec,
-    ground_truth,
-    make_split,
-)
-from blocks_tui.demo.model import CHANNELS, INPUT_SIZE, LAYERS, MEAN, STD, DemoCNN, preprocess
-from blocks_tui.extract.diskfull import one_line_when_full
-from blocks_tui.extract.inference import InferenceResult
-from blocks_tui.extract.training import (
+from .. import __version__
+from ..cache import CacheWriter
+from ..cache.diskfull import one_line_when_full
+from ..cache.result_names import epoch_name
+from ..cache.writer import partial_path
+from ..nn.demo_cnn import CHANNELS, INPUT_SIZE, LAYERS, MEAN, STD, DemoCNN, preprocess
+from ..nn.inference import InferenceResult
+from ..nn.training import (
     TaskProgress,
     TrainSettings,
     cross_entropy_loss,
@@ -55,7 +47,9 @@ from blocks_tui.extract.training import (
     fit,
     save_state_dict,
 )
-from blocks_tui.safe_text import printable
+from ..safe_text import printable
+from ..synthetic.demo_data import DemoSplits, make_eval_split, make_train_split
+from ..synthetic.generator import SIZE, DemoSpec, Split, default_spec, ground_truth
 
 VARIANTS = ("original", "grayscale", "rot90")
 """Transforms the final model is evaluated under (names as in ``extract``)."""
@@ -72,17 +66,17 @@ class DemoConfig:
     machine slow training down far more than proportionally.
     """
 
-    n_train_per_class: int = 400
-    n_eval_per_class: int = 100
+    n_train_per_class: int = DemoSplits.n_train_per_class
+    n_eval_per_class: int = DemoSplits.n_eval_per_class
     epochs: int = 7
     batch_size: int = 128
     lr: float = 0.02
     weight_decay: float = 5e-4
-    seed: int = 0
+    seed: int = DemoSplits.seed
     d: int = 3
     layers: tuple[str, ...] = LAYERS
     k: int = 5
-    label_noise: float = LABEL_NOISE_RATE
+    label_noise: float = DemoSplits.label_noise
     keep_maps: bool = False
     eval_batch_size: int = 512
     channels: tuple[int, ...] = CHANNELS
@@ -107,50 +101,8 @@ class DemoConfig:
         return {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(self).items()}
 
     def train_settings(self) -> TrainSettings:
-        """The training budget, for :func:`~blocks_tui.extract.training.fit`."""
+        """The training budget, for :func:`~blocks_tui.nn.training.fit`."""
         return TrainSettings(self.epochs, self.batch_size, self.lr, self.weight_decay, self.seed)
-
-
-# -- data ----------------------------------------------------------------------
-
-
-def _split_seed(config: DemoConfig, split: str) -> list[int]:
-    return [config.seed, {"train": 0, "eval": 1}[split]]
-
-
-def make_train_split(config: DemoConfig = DemoConfig(), spec: DemoSpec | None = None,
-                     progress: Callable[[int], None] | None = None) -> Split:
-    """The training split of ``config`` (clean labels)."""
-    spec = spec or default_spec()
-    return make_split(spec, config.n_train_per_class, _split_seed(config, "train"), 0.0, progress)
-
-
-def make_eval_split(config: DemoConfig = DemoConfig(), spec: DemoSpec | None = None,
-                    progress: Callable[[int], None] | None = None) -> Split:
-    """The evaluation split of ``config`` (label noise included)."""
-    spec = spec or default_spec()
-    return make_split(spec, config.n_eval_per_class, _split_seed(config, "eval"), config.label_noise, progress)
-
-
-def demo_eval_split(config: DemoConfig = DemoConfig()) -> tuple[np.ndarray, np.ndarray, list[str], HierarchyArrays]:
-    """The evaluation images, stored labels, class names and hierarchy.
-
-    For ``blocks-tui extract --data demo``, which runs any model (say, a demo
-    checkpoint) over exactly the samples the demo cache holds.
-    """
-    spec = default_spec()
-    split = make_eval_split(config, spec)
-    return split.images, split.labels, spec.class_names, demo_hierarchy(spec)
-
-
-def demo_hierarchy(spec: DemoSpec) -> HierarchyArrays:
-    """The demo's class tree in the cache's form."""
-    return HierarchyArrays(
-        names=list(spec.node_names),
-        parent=spec.parent.astype(np.int32),
-        class_index=spec.class_index.astype(np.int32),
-        source="demo",
-    )
 
 
 # -- training ------------------------------------------------------------------

@@ -16,10 +16,10 @@ from rich.console import Console
 from ..cache import open_cache
 from ..cache.writer import append_result_set
 from ..errors import BlocksError, UsageError
+from ..nn.inference import logits_of, predict
+from ..nn.variants import apply_variant
 from .command import build_plan
 from .loader import SampleDataset, sample_loader
-from .inference import logits_of, predict
-from .variants import apply_variant
 
 
 def append_results(args: Namespace, output: Path, console: Console) -> str:

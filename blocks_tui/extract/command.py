@@ -20,12 +20,12 @@ from .. import __version__
 from ..cache import HierarchyArrays
 from ..cache.result_names import default_result
 from ..errors import UsageError
+from ..nn.variants import parse_variants
 from .datasets import DataSource, open_data
 from .hierarchies import flat_hierarchy, json_hierarchy
 from .layers import cells_per_side, probe_layers, resolve_layers
 from .models import IMAGENET_MEAN, IMAGENET_STD, LoadedModel, TransformSpec, load_model
 from .runner import ExtractPlan
-from .variants import parse_variants
 
 
 def parse_shard(spec: str | None) -> tuple[int, int]:
@@ -80,7 +80,7 @@ def transform_from(args: Namespace) -> TransformSpec | None:
 
 
 def _demo_split() -> tuple[Any, ...]:
-    from ..demo.pipeline import demo_eval_split
+    from ..synthetic.demo_data import demo_eval_split
 
     return demo_eval_split()
 

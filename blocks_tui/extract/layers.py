@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
-from .responses import resolve_layers as recorder_layers
-from .responses import to_nchw
+from ..nn.responses import resolve_layers as recorder_layers
+from ..nn.responses import to_nchw
 
 CONTAINERS = {"features", "layers", "blocks", "trunk_output", "stages", "encoder"}
 HEADS = {"avgpool", "flatten", "fc", "classifier", "heads", "head", "norm", "permute", "dropout", "aux1", "aux2", "AuxLogits"}
@@ -57,7 +57,7 @@ def backbone_candidates(model: nn.Module) -> list[str]:
 def grid_of(shape: tuple[int, ...]) -> tuple[int, int]:
     """(channels, side) of one sample's output ``shape`` (batch dim removed).
 
-    Applies the recorder's own layout rules (:func:`~blocks_tui.extract.responses.to_nchw`:
+    Applies the recorder's own layout rules (:func:`~blocks_tui.nn.responses.to_nchw`:
     NCHW, swin's NHWC, ViT tokens) to a shape-only tensor, so what is listed
     and sized here is exactly what gets recorded.
     """

@@ -40,6 +40,7 @@ from ..cache.result_names import is_probe, probe_name
 from ..cache.schema import MIN_TOP_K
 from ..cache.writer import NewResultSet, append_result_sets
 from ..errors import UsageError
+from ..safe_text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -289,25 +290,21 @@ def run_probes_with_progress(path: Path, layers: Sequence[str], settings: ProbeS
         TimeRemainingColumn
 
     total = len(layers) * 2 * settings.steps_per_fold
-    columns = (TextColumn(f"[bold]probe ({settings.engine}, {settings.device})"), TextColumn("{task.description}"),
+    columns = (TextColumn(f"[bold]probe ({settings.engine}, {settings.device})"),
+               TextColumn("{task.description}", markup=False),
                BarColumn(), MofNCompleteColumn(), TextColumn("steps"), TimeElapsedColumn(), TextColumn("ETA"),
                TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("", total=total)
 
         def report(what: str, steps: int) -> None:
-            bar.update(task, description=what, advance=steps)
+            bar.update(task, description=printable(what), advance=steps)  # layer names come from the data
 
         if write:
             summaries, stale = probe_cache(path, layers, settings, report)
             if stale:
-                console.print(f"Removed {len(stale)} probe result sets of an earlier split: {', '.join(stale)}")
+                console.print(f"Removed {len(stale)} probe result sets of an earlier split: "
+                              f"{printable(', '.join(stale))}", markup=False, highlight=False)
             return summaries
         with open_cache(path) as cache:
             return probe_layers(cache, layers, settings, report)[0]
-
-
-def bench_probe(path: Path, layers: Sequence[str], engines: Sequence[ProbeSettings],
-                console: Console) -> list[list[LayerProbe]]:
-    """Probe the same layers with each engine in turn (nothing written); per engine, the per-layer results."""
-    return [run_probes_with_progress(path, layers, settings, console, write=False) for settings in engines]

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..cache import CacheWriter, HierarchyArrays
+from ..cache.diskfull import is_disk_full, one_line_when_full
 from ..cache.parts import (
     LayerPart,
     Part,
@@ -37,17 +38,16 @@ from ..cache.parts import (
     remove_dead_temps,
     write_part,
 )
-from ..cache.writer import partial_path
+from ..cache.writer import partial_path, silence_hdf5_diagnostics
 from ..errors import BlocksError, UsageError
+from ..nn.inference import logits_of, predict
+from ..nn.responses import LayerRecorder
+from ..nn.variants import apply_variant
 from ..safe_text import printable
 from .datasets import DataSource
-from .diskfull import is_disk_full, one_line_when_full
-from .inference import logits_of, predict
 from .loader import SampleDataset, sample_loader
 from .locks import RunLock, is_alive, is_hdf5_lock_error, locked_error, refuse_if_locked
-from .responses import LayerRecorder
 from .resume import prepare_parts_folder
-from .variants import apply_variant
 
 ProgressFn = Callable[[int, int], None]
 MERGE_LOCK = "merge.lock"
@@ -298,7 +298,7 @@ class _PartWriter:
         self.thread.start()
 
     def _run(self) -> None:
-        _silence_hdf5_diagnostics()
+        silence_hdf5_diagnostics()
         while (part := self.queue.get()) is not None:
             if self.error is not None:
                 continue
@@ -339,16 +339,6 @@ class _PartWriter:
         if self.assembler is not None:
             self.assembler.abandon(delete=delete)
             self.assembler = None
-
-
-def _silence_hdf5_diagnostics() -> None:
-    """h5py silences HDF5's C-level error stacks in the main thread only; the writer thread needs it too."""
-    try:
-        from h5py import _errors
-
-        _errors.silence_errors()
-    except (ImportError, AttributeError):  # a future h5py without it: the errors still raise
-        pass
 
 
 def merge(output: Path, remove_parts: bool = True, wait: bool = True) -> Path | None:

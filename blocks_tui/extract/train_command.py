@@ -25,9 +25,8 @@ from ..analysis.hierarchy import Tree
 from ..cache import CacheWriter
 from ..cache.result_names import epoch_name
 from ..errors import UsageError
-from ..demo.model import CHANNELS, LAYERS
-from .command import pick_device
-from .training import (
+from ..nn.demo_cnn import CHANNELS, LAYERS
+from ..nn.training import (
     MODEL_NAMES,
     RESPONSE_CELLS,
     LabelledImages,
@@ -38,6 +37,7 @@ from .training import (
     plan_aux_heads,
     train_pair,
 )
+from .command import pick_device
 from .training_data import load_labelled_images
 
 

@@ -19,10 +19,10 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UsageError
+from ..nn.training import LabelledImages
 from .command import choose_hierarchy
 from .datasets import BadImage, DataSource, _unpickle, open_data, stratified_subset
 from .loader import thumbnail
-from .training import LabelledImages
 
 TRAIN_KINDS = ("demo", "cifar100", "imagefolder")
 THUMBNAIL_SIDE = 48
@@ -77,13 +77,13 @@ def load_labelled_images(
 
 def _demo(limit: int | None, eval_limit: int | None) -> LabelledImages:
     """The demo's splits; limits shrink the per-class counts before rendering (no wasted images)."""
-    from ..demo.generator import default_spec, ground_truth
-    from ..demo.pipeline import DemoConfig, demo_hierarchy, make_eval_split, make_train_split
+    from ..synthetic.demo_data import DemoSplits, demo_hierarchy, make_eval_split, make_train_split
+    from ..synthetic.generator import default_spec, ground_truth
 
     spec = default_spec()
-    base = DemoConfig()
+    base = DemoSplits()
     per_class = lambda n, default: default if n is None else math.ceil(n / spec.n_classes)  # noqa: E731
-    config = DemoConfig(n_train_per_class=per_class(limit, base.n_train_per_class),
+    config = DemoSplits(n_train_per_class=per_class(limit, base.n_train_per_class),
                         n_eval_per_class=per_class(eval_limit, base.n_eval_per_class))
     train = make_train_split(config, spec)
     evaluation = make_eval_split(config, spec)

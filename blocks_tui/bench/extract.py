@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .loader import SampleDataset, sample_loader
-from .inference import logits_of
-from .runner import ExtractPlan, extract, run_order
+from ..nn.inference import logits_of
+from ..extract.loader import SampleDataset, sample_loader
+from ..extract.runner import ExtractPlan, extract, run_order
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``blocks-tui bench ui``: frame time, key latency and start-up at 1000 classes.
 
 Three measurements, each against its goal, on a synthetic cache written
-once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
+once by :mod:`blocks_tui.synthetic.scale` (numpy only):
 
 * **Frame**: a 200x60 :class:`ConfusionMatrix` alone in an app; the time to
   compute a frame (pyramid bins and codes) and build all 60 strips with an
@@ -29,7 +29,7 @@ once by :mod:`blocks_tui.demo.synthetic_scale` (numpy only):
   is on screen is decoded, so the two should cost about the same.
 * **Pictures in a terminal**: the viewer in a pty in Sixel, Kitty-graphics
   and half-cell mode, a new page of thumbnails per key, timed from the key
-  to the last byte written (:mod:`~blocks_tui.tui.bench_pictures`).
+  to the last byte written (:mod:`~blocks_tui.bench.ui_pictures`).
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ from textual.widget import Widget
 
 from ..cache import open_cache
 from ..pty_session import PtySession
-from .bench_pictures import PictureTiming, format_pictures, picture_times
-from .keymap import LoadedKeymap
-from .model import ViewerModel
-from .widgets.matrix import ConfusionMatrix
+from ..tui.keymap import LoadedKeymap
+from ..tui.model import ViewerModel
+from ..tui.widgets.matrix import ConfusionMatrix
+from .ui_pictures import PictureTiming, format_pictures, picture_times
 
 FRAME_GOAL_MS = 5.0
 KEY_GOAL_RATIO = 1.5
@@ -109,7 +109,7 @@ class UiReport:
 def ensure_cache(path: Path, classes: int, samples: int, log: Callable[[str], None]) -> Path:
     """Write the synthetic cache once: a small layer and a 512-channel one for the response map."""
     if not path.exists():
-        from ..demo.synthetic_scale import generate, write_synthetic_cache
+        from ..synthetic.scale import generate, write_synthetic_cache
 
         log(f"writing {path} ({classes:,} classes, {samples:,} samples) once...")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,8 +202,8 @@ async def _frame_times(model: ViewerModel, rounds: int, report: UiReport) -> Non
 async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiReport) -> None:
     """The response map's worker jobs and frame, and filling the sample pane, in the real viewer."""
     from ..analysis.sample_selection import group_by_class
-    from .app import BlocksApp
-    from .responses import load_layer, rank_neurons
+    from ..tui.app import BlocksApp
+    from ..tui.responses import load_layer, rank_neurons
 
     cache = model.cache
     name = cache.layer_names[-1]
@@ -289,7 +289,7 @@ async def _press_times(app: App[None], keys: list[str], presses: int) -> tuple[f
 
 async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None:
     def viewer() -> App[None]:
-        from .app import BlocksApp
+        from ..tui.app import BlocksApp
 
         model.zoom = model.zoom[:1]
         model.cursor = (0, 0)
@@ -372,7 +372,7 @@ def _verdict(ok: bool) -> str:
 
 
 def format_report(r: UiReport) -> str:
-    from ..analysis.bench import environment
+    from .analysis import environment
 
     first = statistics.median(r.first_frame_s)
     lines = [

@@ -61,7 +61,7 @@ class DemoCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The output of every stage, early to late: auxiliary heads read the
-        intermediate ones (``extract/training.py``)."""
+        intermediate ones (``nn/training.py``)."""
         outputs = []
         for i in range(1, self.n_stages + 1):
             x = getattr(self, f"stage{i}")(x)

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from .reader import open_cache
+from ..cache import open_cache
+from ..cache.raw_reads import fancy_row_reads, read_every_dataset
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,8 @@ def bench_open(path: Path, repeats: int = 5) -> OpenBenchResult:
     read_bytes = 0
     for _ in range(max(1, repeats // 2)):
         started = time.perf_counter()
-        arrays: list[np.ndarray] = []
-        with h5py.File(path, "r") as f:
-            f.visititems(lambda _n, obj: arrays.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        read_bytes = read_every_dataset(path)
         read_times.append(time.perf_counter() - started)
-        read_bytes = sum(np.asarray(a).nbytes for a in arrays)  # scalars come back as bytes
-        del arrays
     return OpenBenchResult(
         samples=samples,
         classes=classes,
@@ -98,19 +94,17 @@ class RowReadTiming:
 def bench_rows(path: Path, counts: tuple[int, ...] = (10, 1000), repeats: int = 3) -> list[RowReadTiming]:
     """Median time to read ``counts`` random rows of the thumbnails and of each layer's collective
     responses, warm (the chunks already cached), via the cache and via ``dataset[sorted_ids]``."""
-    from . import schema as s
-
     timings = []
     rng = np.random.default_rng(0)
-    with open_cache(path) as cache, h5py.File(path, "r", rdcc_nbytes=s.READ_CHUNK_CACHE_BYTES) as f:
-        readers = [("thumbnails", cache.thumbnails, f[s.SAMPLE_THUMBNAIL])]
-        for name, key in zip(cache.layer_names, f[s.LAYERS]):  # stored in the order the cache lists them
-            readers.append((f"{name} collective", cache.layer(name).collective, f[s.LAYERS][key][s.COLLECTIVE]))
-        for name, through_cache, dataset in readers:
+    with open_cache(path) as cache, fancy_row_reads(path) as raw:
+        readers = [("thumbnails", cache.thumbnails, raw[0])]
+        for name, raw_read in zip(cache.layer_names, raw[1:]):
+            readers.append((f"{name} collective", cache.layer(name).collective, raw_read))
+        for name, through_cache, through_h5py in readers:
             for count in counts:
                 ids = np.sort(rng.choice(cache.n_samples, min(count, cache.n_samples), replace=False))
                 timed = []
-                for read in (through_cache, lambda rows, d=dataset: d[rows]):
+                for read in (through_cache, through_h5py):
                     read(ids)  # warm: the chunks in cache, as when a pane scrolls back
                     runs = []
                     for _ in range(repeats):

@@ -1,9 +1,10 @@
 """Training the demo CNN, plainly or hierarchy-aware (paper §4.1.3, Table 1).
 
-Why here, in the torch layer, and not in ``demo/``: the loop trains on any
-labelled images (the demo's, CIFAR-100's, an ImageFolder's), and the demo
-itself trains through it (``demo/pipeline.py`` imports :func:`fit`), so
-there is one training loop in the code base, not two.
+Why here, in ``nn/`` below both ``demo/`` and ``extract/``: the loop trains
+on any labelled images (the demo's, CIFAR-100's, an ImageFolder's), the demo
+itself trains through it (``demo/pipeline.py`` imports :func:`fit`) and so
+does ``blocks-tui train`` (``extract/train_command.py``), so there is one
+training loop in the code base, not two, and neither package imports the other.
 
 The hierarchy-aware model is the demo CNN plus *auxiliary heads*: after
 intermediate stages, a global-average-pool + linear classifier predicts the
@@ -41,8 +42,8 @@ from ..analysis.metrics import topk_accuracy
 from ..cache import HierarchyArrays
 from ..cache.parts import write_file_atomically
 from ..safe_text import printable
-from ..demo.model import CHANNELS, LAYERS, MEAN, STD, DemoCNN, preprocess
-from .diskfull import one_line_when_full
+from ..cache.diskfull import one_line_when_full
+from .demo_cnn import CHANNELS, LAYERS, MEAN, STD, DemoCNN, preprocess
 from .inference import InferenceResult, run_inference
 from .variants import apply_variant
 

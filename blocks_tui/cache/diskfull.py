@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..cache.writer import free_bytes
+from .writer import free_bytes
 from ..errors import BlocksError
 from ..safe_text import printable
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from blocks_tui.extract.responses import LayerRecorder, Layout
+from .responses import LayerRecorder, Layout
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 

@@ -2,7 +2,7 @@
 
 Times every operation the viewer runs on a key press or when a cache
 opens, on arrays of the given size (the CLI makes them with
-:mod:`blocks_tui.demo.synthetic_scale`, so no GPU, torch or download is
+:mod:`blocks_tui.synthetic.scale`, so no GPU, torch or download is
 needed), and compares optimal leaf ordering with
 ``scipy.cluster.hierarchy.optimal_leaf_ordering`` in the same run, on the
 same linkage, reporting both orders' costs too (lower is better; scipy's
@@ -22,20 +22,20 @@ import scipy
 from scipy.cluster import hierarchy as sch
 from scipy.spatial.distance import squareform
 
-from .confusion import confusion_matrix
-from .filters import ConfusionFilter, filtered_confusion
-from .hierarchy import Tree
-from .hierarchy_builder import build_hierarchy
-from .leaf_ordering import optimal_leaf_order, order_cost
-from .metrics import NodeSamples, group_metrics
-from .mislabels import mislabel_candidates
-from .outliers import block_outliers
-from .partitioning import partition
-from .pyramid import Pyramid
-from .relevance import ResponseIndex, top_activating, top_neurons
-from .seriation import _similarity, seriate
-from .similarity import confusion_similarity
-from .subclasses import latent_subclasses
+from ..analysis.confusion import confusion_matrix
+from ..analysis.filters import ConfusionFilter, filtered_confusion
+from ..analysis.hierarchy import Tree
+from ..analysis.hierarchy_builder import build_hierarchy
+from ..analysis.leaf_ordering import optimal_leaf_order, order_cost
+from ..analysis.metrics import NodeSamples, group_metrics
+from ..analysis.mislabels import mislabel_candidates
+from ..analysis.outliers import block_outliers
+from ..analysis.partitioning import partition
+from ..analysis.pyramid import Pyramid
+from ..analysis.relevance import ResponseIndex, top_activating, top_neurons
+from ..analysis.seriation import _similarity, seriate
+from ..analysis.similarity import confusion_similarity
+from ..analysis.subclasses import latent_subclasses
 
 
 @dataclass(frozen=True)
