@@ -47,8 +47,9 @@ class PictureTiming:
 
     @property
     def bytes_per_picture(self) -> float:
-        """Bytes per thumbnail in a page: per Sixel image or Kitty placement, else per tile."""
-        pictures = sum(self.pictures) or self.tiles * len(self.bytes_written)
+        """Bytes per Sixel image or Kitty placement; for half cells, whose pictures are text among the
+        rest of the repaint, bytes per key press."""
+        pictures = sum(self.pictures) or len(self.bytes_written)
         return sum(self.bytes_written) / pictures if pictures else float("nan")
 
 
