@@ -32,7 +32,7 @@ from ..analysis.dynamics import epoch_series
 from ..analysis.find import Found
 from ..analysis.probes import LayerSeparation, layer_separation, probe_columns
 from ..analysis.response_view import LayerView
-from ..cache.schema import PROBE_RESULT_PREFIX
+from ..cache.result_names import default_result, is_probe
 from ..cache.triage import CacheIdentity, OutlierKey, SampleKey, TriageError, TriageStore
 from ..analysis.sample_selection import group_by_class, outcomes
 from ..safe_text import printable
@@ -614,7 +614,7 @@ class BlocksApp(App[None]):
         if len(names) < 2:
             self.notify("this cache has one result set: nothing to compare", severity="warning")
             return
-        before = "original" if "original" in names else names[0]
+        before = default_result(names)
         after = m.filters.result if m.filters.result != before else (m.filters.compare or names[1])
         base = m.base
         rank = partial(compute_changes, m.cache, base, m.filters)
@@ -665,7 +665,7 @@ class BlocksApp(App[None]):
         m = self.model
         cache = m.cache
         columns = probe_columns(getattr(cache, "layer_names", []), cache.result_names)
-        if not any(c.startswith(PROBE_RESULT_PREFIX) for c in columns):
+        if not any(is_probe(c) for c in columns):
             self.notify(f"no probe result sets yet: run `blocks-tui probe {getattr(cache, 'path', 'CACHE')}`",
                         severity="warning", timeout=10)
             return

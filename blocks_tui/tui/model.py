@@ -25,6 +25,7 @@ from ..analysis.filters import GROUP_PARTS
 from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
+from ..cache.result_names import default_result
 from ..analysis.view_tree import (
     child_blocks,
     contract_chains,
@@ -140,11 +141,11 @@ class ViewerModel:
     def open(cls, cache: CacheLike, result: str | None = None) -> "ViewerModel":
         """The model of a cache with its first frame's data: one pass over one result set."""
         names = cache.result_names
-        result = result or ("original" if "original" in names else names[0])
+        result = result or default_result(names)
         others = [n for n in names if n != result]
         model = cls(cache, Filters(result=result, compare=others[0] if others else None))
         h = cache.hierarchy
-        model._set_base(contract_chains(Tree.from_arrays(h.names, h.parent, h.class_index))[0])
+        model._set_base(contract_chains(Tree.from_hierarchy(h))[0])
         model.zoom = [Zoom(model.base.root)]
         model.apply_sample_data(compute_sample_data(cache, model.filters))
         return model

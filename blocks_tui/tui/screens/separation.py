@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Label, Select
 from textual.worker import Worker, WorkerState
 
 from ...analysis.probes import LayerSeparation
+from ...cache.result_names import is_probe, probe_layer
 from ...safe_text import plain, printable
 from ..palette import palette_for
 from ..widgets.tables import VimTable
@@ -93,7 +94,8 @@ class SeparationScreen(ModalScreen[SeparationChoice | None]):
         table.clear(columns=True)
         table.add_column("group", key="group")
         for name in data.columns:
-            table.add_column(plain(name.removeprefix("probe:")), key=name)  # a layer's name: never markup
+            shown = probe_layer(name) if is_probe(name) else name
+            table.add_column(plain(shown), key=name)  # a layer's name: never markup
         scale = palette_for(self.app.console.color_system).scale  # the matrix's own scale, 16 colours too
         for display, base, name, depth in self.rows:
             cells: list[Any] = [Text.assemble(("· " * depth, "dim"), printable(name))]
