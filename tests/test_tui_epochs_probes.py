@@ -106,6 +106,6 @@ def test_probe_table_without_probes_says_how_to_make_them(tmp_path: Path) -> Non
         await pilot.press("p")
         await pilot.pause()
         assert not isinstance(app.screen, SeparationScreen)
-        assert any("blocks-tui probe" in str(n.message) for n in app._notifications)
+        assert any("blocks-tui probe" in notice for notice in app.notices)
 
     run_app(path, script, size=SIZE)

@@ -81,7 +81,7 @@ async def settle(app: BlocksApp, pilot: Pilot) -> None:
     """Wait for running workers and the messages they post."""
     for _ in range(200):
         await pilot.pause()
-        if not app._jobs:
+        if not app.busy:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("a worker did not finish")
@@ -511,7 +511,7 @@ def test_triage_rows_move_the_response_maps_row_cursor_too(viewer_cache: Path) -
         await pilot.press("o")
         await settle(app, pilot)
         await pilot.pause(2 * app.PANE_DELAY)
-        rows = app._triage[1]
+        rows = app.triage_panel.rows
         assert len(rows) >= 2
         for index in range(2):
             row = rows[index]

@@ -90,7 +90,7 @@ def test_mislabels_panel_marks_samples(cache_path: Path) -> None:
         panel = app.triage_panel
         wrong = np.flatnonzero(LABELS != PREDICTED)
         assert panel.kind == "mislabels" and panel.table.row_count == len(wrong)
-        first = app._triage[1][0]
+        first = app.triage_panel.rows[0]
         assert app.selection is not None and app.selection.ids.tolist() == [first.sample]
         await pilot.press("2")
         saved = json.loads(triage_path(cache_path).read_text())
@@ -111,11 +111,11 @@ def test_an_unwritable_folder_keeps_marks_in_memory_and_export_saves_them(cache_
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        app._store.path = blocker / "pilot.triage.json"  # creating a file there fails, even as root
+        app.triage_store().path = blocker / "pilot.triage.json"  # creating a file there fails, even as root
         await pilot.press("1")
-        assert not app._store.saved and not app._store.path.exists()
+        assert not app.triage_store().saved and not app.triage_store().path.exists()
         assert "cannot write" in app.status.message.plain and "E exports" in app.status.message.plain
-        assert app._store.decision(app._triage_key(*app._triage_row())) == "redundant"  # kept in memory
+        assert app.triage_store().decision(app.triage_panel.current_key()) == "redundant"  # kept in memory
         assert app.triage_panel.table.get_cell("0", "mark").plain == "redundant"
         await pilot.press("E")
         assert isinstance(app.screen, TextDialog)
@@ -134,7 +134,8 @@ def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
         assert app.triage_panel.table.row_count > 0
-        assert app._store is not None and app._store.message and "corrupt" in app._store.message
+        store = app.triage_store()
+        assert store is not None and store.message and "corrupt" in store.message
         aside = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".corrupt")]
         assert len(aside) == 1 and aside[0].read_text() == "{ not json"
 
@@ -144,10 +145,10 @@ def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path:
 def test_rows_ranked_after_the_panel_closed_leave_the_cursor_alone(cache_path: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        rows = app._triage[1]
+        rows = app.triage_panel.rows
         await pilot.press("escape", "j")
         cursor = app.model.cursor
-        app._triage_rows("outliers", "original", rows)  # a ranking that finishes after the panel closed
+        app.triage_ranked("outliers", "original", rows)  # a ranking that finishes after the panel closed
         await pilot.pause()
         assert not app.triage_panel.has_class("-open") and app.model.cursor == cursor
 

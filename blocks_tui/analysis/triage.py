@@ -54,6 +54,7 @@ Kinds (thresholds in :class:`KindThresholds`, with the reasons there):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -378,3 +379,20 @@ def sensitive_groups(
         if limit is not None and len(rows) >= limit:
             break
     return rows
+
+
+OUTLIER_COLUMNS = ("#", "true → predicted", "count", "back", "common ancestor", "dist", "kind")
+MISLABEL_COLUMNS = ("#", "sample", "label", "predicted", "p(pred)", "p(label)", "top 5")
+
+
+def outlier_cells(rank: int, row: OutlierRow, class_names: Sequence[str], node_names: Sequence[str]) -> list[str]:
+    """One outlier row as the triage table shows it (columns :data:`OUTLIER_COLUMNS`), ``rank`` from 1."""
+    return [str(rank), f"{class_names[row.true]} → {class_names[row.predicted]}", f"{row.count:,}",
+            f"{row.reverse_count:,}", node_names[row.common_ancestor], str(row.distance), row.kind]
+
+
+def mislabel_cells(rank: int, row: MislabelRow, class_names: Sequence[str]) -> list[str]:
+    """One mislabel candidate as the triage table shows it (columns :data:`MISLABEL_COLUMNS`)."""
+    top = " ".join(f"{class_names[c][:10]} {p:.0%}" for c, p in zip(row.top_classes[:5], row.top_probs[:5]))
+    return [str(rank), f"#{row.sample}", class_names[row.label], class_names[row.predicted],
+            f"{row.predicted_prob:.3f}", f"{row.label_prob:.1e}", top]

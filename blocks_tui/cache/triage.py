@@ -238,6 +238,13 @@ class TriageStore:
     def get(self, key: Key) -> TriageEntry | None:
         return self._entries.get(key)
 
+    def key_for_pair(self, true: str, predicted: str) -> OutlierKey:
+        """The key a class pair's decision lives under: ``true → predicted``, the heavier direction now.
+        Another result set may flip which way is heavier, so a decision saved the other way round is
+        found and kept under its key rather than lost."""
+        key, flipped = OutlierKey(true, predicted), OutlierKey(predicted, true)
+        return flipped if self.get(key) is None and self.get(flipped) is not None else key
+
     def decision(self, key: Key) -> str | None:
         entry = self._entries.get(key)
         return entry.decision if entry else None

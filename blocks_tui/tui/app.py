@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -33,7 +32,7 @@ from ..analysis.find import Found
 from ..analysis.probes import LayerSeparation, layer_separation, probe_columns
 from ..analysis.response_view import LayerView
 from ..cache.result_names import default_result, is_probe
-from ..cache.triage import CacheIdentity, OutlierKey, SampleKey, TriageError, TriageStore
+from ..cache.triage import CacheIdentity, TriageStore
 from ..analysis.sample_selection import group_by_class, outcomes
 from ..safe_text import printable
 from ..errors import CacheError
@@ -53,7 +52,7 @@ from .responses import Ranking, ResponseState, load_layer, rank_neurons
 from .samples import Selection
 from .screens.compare import CompareChoice, CompareScreen
 from .screens.separation import SeparationChoice, SeparationScreen
-from .screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog, TextDialog
+from .screens.dialogs import AdoptDialog, PartitionDialog, SeriationDialog
 from .screens.filter import FilterScreen
 from .screens.find import FindScreen
 from .screens.help import HelpScreen
@@ -64,12 +63,8 @@ from .widgets.hierarchy import HierarchyTree
 from .widgets.matrix import ConfusionMatrix
 from .widgets.responses import ResponseDrawing, ResponseMap
 from .widgets.samples import PaneContent, SamplePane, ThumbGrid
-from .widgets.triage import TriagePanel, TriageTable, kind_text, mark_text
+from .widgets.triage import TriagePanel, TriageRows
 from .widgets.status import StatusLine
-
-
-OUTLIER_COLUMNS = ("#", "true → predicted", "count", "back", "common ancestor", "dist", "kind", "mark", "note")
-MISLABEL_COLUMNS = ("#", "sample", "label", "predicted", "p(pred)", "p(label)", "top 5", "mark", "note")
 
 
 class BlocksApp(App[None]):
@@ -99,14 +94,15 @@ class BlocksApp(App[None]):
         self._pane_timer: Timer | None = None
         self._tree_shows: tuple[object, ...] | None = None  # (layer, neuron, tree) the tree's bars show
         self._store: TriageStore | None = None
-        self._triage: tuple[str, list[Any], str] | None = None  # the panel's kind, rows and result set
         self._wanted_group: tuple[str, int] | None = None  # (layer, base node) the last ranking asked for
         self._rows_cache: tuple[tuple[Any, ...], Any] | None = None  # the response map's row layout
+        self.notices: list[str] = []  # every notification of this session, as shown
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = True) -> None:
         """Every notification (the app's, a screen's, Textual's) shown escaped and never as markup: they
         quote paths, names and error messages from the data (see :mod:`blocks_tui.safe_text`)."""
+        self.notices.append(printable(message))
         super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     # -- widgets ---------------------------------------------------------------------
@@ -459,9 +455,9 @@ class BlocksApp(App[None]):
             self.refresh_tree()
             self.redraw()
         self.reselect()  # the pane's samples, tabs and outcome marks under the new result set
-        triage = self._triage
-        if self.triage_panel.has_class("-open") and triage is not None and triage[2] != data.filters.result:
-            self.action_triage(triage[0], reopen=True)  # the panel's rows belong to one result set
+        listing = self.triage_panel.listing
+        if self.triage_panel.is_open and listing is not None and listing.result != data.filters.result:
+            self.action_triage(listing.kind, reopen=True)  # the panel's rows belong to one result set
 
     # -- partition and seriation (workers) ----------------------------------------------------
     def action_partition(self) -> None:
@@ -916,10 +912,9 @@ class BlocksApp(App[None]):
     def action_triage(self, kind: str, reopen: bool = False) -> None:
         """Open the outliers or mislabels panel (the same key again closes it; ``reopen`` refills it)."""
         panel = self.triage_panel
-        if panel.has_class("-open") and panel.kind == kind and not reopen:
-            self.close_triage()
+        if panel.is_open and panel.kind == kind and not reopen:
+            panel.close()
             return
-        self.triage_store()
         result = self.model.filters.result
         cache = self.model.cache
         if kind == "outliers":
@@ -928,71 +923,28 @@ class BlocksApp(App[None]):
         else:
             job = partial(compute_mislabel_rows, cache, result)
             what = f"ranking mislabel candidates of {result}"
-        panel.add_class("-open")
-        panel.kind = kind
-        panel.table.focus()
-        self.run_job("triage", what, job, partial(self._triage_rows, kind, result))
+        panel.open(kind, self.triage_store())
+        self.run_job("triage", what, job, partial(self.triage_ranked, kind, result))
 
-    def _triage_rows(self, kind: str, result: str, rows: list[Any]) -> None:
+    def triage_ranked(self, kind: str, result: str, rows: list[Any]) -> None:
+        """A worker ranked ``rows``: show them, unless the panel was closed, switched or outdated meanwhile."""
         panel = self.triage_panel
-        if not panel.has_class("-open") or panel.kind != kind or result != self.model.filters.result:
-            return  # closed, switched or outdated while the rows were ranked
-        self._triage = (kind, rows, result)
-        names = self.model.cache.class_names
-        store = self._store
-        what = "Block outliers" if kind == "outliers" else "Mislabel candidates"
-        title = Text(f"{what} of {result} · {len(rows):,} rows · 1 redundant 2 mislabeled 3 ambiguous "
-                     "4 expected 0 clear · e note · E export", style="dim")
-        title.stylize("bold not dim", 0, len(what))
-        table_rows = []
-        for i, row in enumerate(rows):
-            entry = store.get(self._triage_key(kind, row)) if store else None
-            mark, note = (entry.decision, entry.note) if entry else (None, "")
-            if kind == "outliers":
-                table_rows.append((
-                    str(i + 1), f"{names[row.true]} → {names[row.predicted]}", f"{row.count:,}",
-                    f"{row.reverse_count:,}", self.model.base.names[row.common_ancestor], str(row.distance),
-                    kind_text(row.kind), mark_text(mark), note))
-            else:
-                top = " ".join(f"{names[c][:10]} {p:.0%}" for c, p in zip(row.top_classes[:5], row.top_probs[:5]))
-                table_rows.append((
-                    str(i + 1), f"#{row.sample}", names[row.label], names[row.predicted],
-                    f"{row.predicted_prob:.3f}", f"{row.label_prob:.1e}", top, mark_text(mark), note))
-        columns = (OUTLIER_COLUMNS if kind == "outliers" else MISLABEL_COLUMNS)
-        self.triage_panel.show(kind, title, columns, table_rows)
-        if not rows:
-            self.status.say(Text("nothing to triage here", style="yellow"))
+        if not panel.is_open or panel.kind != kind or result != self.model.filters.result:
+            return
+        cache = self.model.cache
+        panel.show_rows(TriageRows(kind, result, rows, cache.class_names, self.model.base.names, cache.sources))
 
-    def _triage_key(self, kind: str, row: Any) -> OutlierKey | SampleKey:
-        """The store's key of a row.  An outlier pair is keyed by its heavier direction, which another
-        result set may flip: a mark saved the other way round is found and kept under that key."""
-        names = self.model.cache.class_names
-        if kind == "outliers":
-            key = OutlierKey(names[row.true], names[row.predicted])
-            flipped = OutlierKey(key.predicted, key.true)
-            store = self._store
-            return flipped if store is not None and store.get(key) is None and store.get(flipped) else key
-        return SampleKey(row.sample, self.model.cache.sources[row.sample])
-
-    def close_triage(self) -> None:
-        self.triage_panel.remove_class("-open")
+    def on_triage_panel_closed(self, message: TriagePanel.Closed) -> None:
         (self.response_map if self.showing_responses else self.matrix).focus()
 
-    def _triage_row(self) -> tuple[str, Any] | None:
-        if self._triage is None:
-            return None
-        kind, rows, _ = self._triage
-        index = self.triage_panel.table.cursor_row
-        return (kind, rows[index]) if 0 <= index < len(rows) else None
+    def on_triage_panel_said(self, message: TriagePanel.Said) -> None:
+        self.status.say(message.text)
 
     def on_triage_panel_row_chosen(self, message: TriagePanel.RowChosen) -> None:
         """Put the matrix cursor on the row's cell and show its samples."""
-        if self._triage is None or not 0 <= message.index < len(self._triage[1]):
-            return
-        kind, rows, _ = self._triage
-        row = rows[message.index]
+        row = message.row
         names = self.model.cache.class_names
-        if kind == "outliers":
+        if message.kind == "outliers":
             self.model.focus_cell(row.true, row.predicted)
             ids = self.model.index.cell_samples(row.true, row.predicted)
             selection = self.model.ranked_selection(
@@ -1006,65 +958,6 @@ class BlocksApp(App[None]):
         self._sync_response_row()
         self.show_selection_soon(lambda: selection)
 
-    def on_triage_table_marked(self, message: TriageTable.Marked) -> None:
-        found, store = self._triage_row(), self.triage_store()
-        if found is None or store is None:
-            return
-        kind, row = found
-        key = self._triage_key(kind, row)
-        saved = store.mark(key, message.decision)
-        entry = store.get(key)
-        index = self.triage_panel.table.cursor_row
-        self.triage_panel.set_cell(index, "mark", mark_text(entry.decision if entry else None))
-        if message.decision == 0:
-            self.triage_panel.set_cell(index, "note", "")
-        self._after_save(saved)
-        if saved:  # on to the next row, so a run of marks is a run of key presses
-            self.triage_panel.table.action_cursor_down()
-
-    def on_triage_table_note_requested(self, message: TriageTable.NoteRequested) -> None:
-        found, store = self._triage_row(), self.triage_store()
-        if found is None or store is None:
-            return
-        key = self._triage_key(*found)
-        entry = store.get(key)
-        index = self.triage_panel.table.cursor_row
-
-        def done(text: str | None) -> None:
-            if text is None:
-                return
-            self._after_save(store.note(key, text))
-            self.triage_panel.set_cell(index, "note", text.strip())
-
-        self.push_screen(TextDialog("Note for this row (Enter saves, Escape cancels):",
-                                    entry.note if entry else ""), done)
-
-    def on_triage_table_export_requested(self, message: TriageTable.ExportRequested) -> None:
-        store = self.triage_store()
-        if store is None:
-            return
-
-        def done(text: str | None) -> None:
-            if not text:
-                return
-            try:
-                written = store.export(Path(text).expanduser())
-            except TriageError as exc:
-                self.notify(str(exc), severity="error", timeout=10)
-                return
-            self.notify(f"wrote {len(store)} decisions to {written}")
-
-        self.push_screen(TextDialog("Export the decisions to (a file or a folder):", "",
-                                    str(Path.home() / store.path.name)), done)
-
-    def on_triage_table_close_requested(self, message: TriageTable.CloseRequested) -> None:
-        self.close_triage()
-
-    def _after_save(self, saved: bool) -> None:
-        store = self._store
-        if not saved and store is not None and store.message:
-            self.status.say(Text(store.message + " · E exports them", style="bold yellow"))
-
     # -- workers ------------------------------------------------------------------------------
     def run_job(self, group: str, description: str, work: Callable[[], Any], done: Callable[[Any], None],
                 failed: Callable[[], None] | None = None) -> None:
@@ -1075,6 +968,11 @@ class BlocksApp(App[None]):
                                  exit_on_error=False)
         self._jobs[worker] = (description, done, failed)
         self.status.set_busy(description)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is still running (or its result not yet applied)."""
+        return bool(self._jobs)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         job = self._jobs.get(event.worker)
