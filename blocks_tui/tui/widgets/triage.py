@@ -214,14 +214,20 @@ class TriagePanel(Vertical):
             self.post_message(self.RowChosen(index, self.listing.kind, self.listing.rows[index]))
 
     # -- decisions --------------------------------------------------------------------------
+    def _decision_target(self) -> tuple[int, OutlierKey | SampleKey, TriageStore] | None:
+        """(index, key, store) of the row under the cursor, or None when there is no row or no store."""
+        found, store = self.current(), self.store
+        if found is None or store is None:
+            return None
+        return found[0], self.key_of(found[1]), store
+
     @on(TriageTable.Marked)
     def _mark(self, message: TriageTable.Marked) -> None:
         message.stop()
-        found, store = self.current(), self.store
-        if found is None or store is None:
+        target = self._decision_target()
+        if target is None:
             return
-        index, row = found
-        key = self.key_of(row)
+        index, key, store = target
         saved = store.mark(key, message.decision)
         entry = store.get(key)
         self.set_cell(index, "mark", mark_text(entry.decision if entry else None))
@@ -234,11 +240,10 @@ class TriagePanel(Vertical):
     @on(TriageTable.NoteRequested)
     def _note(self, message: TriageTable.NoteRequested) -> None:
         message.stop()
-        found, store = self.current(), self.store
-        if found is None or store is None:
+        target = self._decision_target()
+        if target is None:
             return
-        index, row = found
-        key = self.key_of(row)
+        index, key, store = target
         entry = store.get(key)
 
         def done(text: str | None) -> None:
