@@ -569,7 +569,8 @@ def preload() -> None:
     """Import what the commands import, once, in the parent: every forked child then starts warm."""
     import blocks_tui.analysis.report  # noqa: F401
     import blocks_tui.cli  # noqa: F401
-    import blocks_tui.render  # noqa: F401
+    import blocks_tui.render.info  # noqa: F401
+    import blocks_tui.render.summary  # noqa: F401
     import blocks_tui.tui.app  # noqa: F401
     import blocks_tui.tui.launch  # noqa: F401
     import blocks_tui.tui.model  # noqa: F401

@@ -84,6 +84,18 @@ def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return float(np.median(times)), result
 
 
+def synthetic_workload(classes: int, samples: int, channels: tuple[int, ...], seed: int,
+                       log: Callable[[str], None] = lambda line: None) -> Workload:
+    """A :mod:`~blocks_tui.synthetic.scale` result set of this size (with its first layer's responses)."""
+    from ..synthetic.scale import generate
+
+    log(f"generating {classes:,} classes x {samples:,} samples...")
+    d = generate(classes, samples, channels, seed=seed)
+    h = d.hierarchy
+    return Workload(d.labels, d.topk_index, d.topk_prob, d.true_prob, h.names, h.parent, h.class_index,
+                    d.layers[0].collective if d.layers else None)
+
+
 def workload_similarity(w: Workload) -> np.ndarray:
     """(classes, classes) :func:`confusion_similarity` of the workload's top-1 predictions."""
     return confusion_similarity(confusion_matrix(w.labels, w.topk_index[:, 0], w.n_classes))
