@@ -932,7 +932,8 @@ class BlocksApp(App[None]):
         if not panel.is_open or panel.kind != kind or result != self.model.filters.result:
             return
         cache = self.model.cache
-        panel.show_rows(TriageRows(kind, result, rows, cache.class_names, self.model.base.names, cache.sources))
+        panel.show_rows(TriageRows(kind, result, rows, cache.class_names, self.model.base.names,
+                                   lambda sample: cache.sources[sample]))
 
     def on_triage_panel_closed(self, message: TriagePanel.Closed) -> None:
         (self.response_map if self.showing_responses else self.matrix).focus()

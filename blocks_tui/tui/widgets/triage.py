@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rich.text import Text
 from textual import on
@@ -86,7 +86,7 @@ class TriageRows:
     rows: list[Any]  # OutlierRow or MislabelRow, best first
     class_names: Sequence[str]
     node_names: Sequence[str]  # the hierarchy's, for an outlier's common ancestor
-    sources: Sequence[str]  # every sample's source: a mislabel's decision is keyed by it
+    source_of: Callable[[int], str]  # a sample's source, read when needed: a mislabel's decision is keyed by it
 
 
 class TriagePanel(Vertical):
@@ -171,7 +171,7 @@ class TriagePanel(Vertical):
         if self.listing.kind == "outliers":
             true, predicted = names[row.true], names[row.predicted]
             return self.store.key_for_pair(true, predicted) if self.store else OutlierKey(true, predicted)
-        return SampleKey(row.sample, self.listing.sources[row.sample])
+        return SampleKey(row.sample, self.listing.source_of(row.sample))
 
     def current(self) -> tuple[int, Any] | None:
         """(index, row) under the cursor, or None."""
