@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import CacheError
 from ..safe_text import printable
+from . import result_names
 from . import schema as s
 from .heaps import heap_problem
 from .validate import READ_ERRORS, attr_text, first_line, incomplete_reason, kind_of, reading, text, validate
@@ -232,6 +233,15 @@ class Cache:
         per read decompressed every gzip chunk again (4 ms for the sample pane's ten thumbnails)."""
         with reading(self.path, s.SAMPLE_THUMBNAIL):
             return self._file[s.SAMPLE_THUMBNAIL]
+
+    def default_result(self) -> str:
+        """The set shown when none is asked for: ``original`` if present, else the first."""
+        return result_names.default_result(self.result_names)
+
+    def require_result(self, name: str | None = None) -> str:
+        """``name`` (the default set when None) if this cache has it; else a UsageError (exit 2) listing its
+        sets: for names that come from the command line."""
+        return result_names.check_result(self.result_names, name or self.default_result(), self.path)
 
     def result(self, name: str) -> ResultSet:
         """The named result set; raises CacheError listing the known ones."""

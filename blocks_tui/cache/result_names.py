@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..safe_text import printable
 from .schema import PROBE_RESULT_PREFIX
 
 ORIGINAL = "original"
@@ -55,7 +56,8 @@ def default_output(names: Sequence[str]) -> str | None:
 def check_result(names: Sequence[str], name: str, where: Path | str) -> str:
     """``name`` when the cache at ``where`` has it; else a UsageError that lists the sets it has."""
     if name not in names:
-        raise UsageError(f"no result set {name!r} in {where}; it has {', '.join(names)}")
+        known = ", ".join(printable(n, 200) for n in names)
+        raise UsageError(f"no result set {printable(name, 200)!r} in {printable(where)}; it has {known}")
     return name
 
 

@@ -66,13 +66,12 @@ def _report(cache: Cache, args: argparse.Namespace) -> Report:
     """The report on ``--result`` against ``--compare``, with the saved decisions when they fit this cache."""
     from ..analysis import Tree
     from ..analysis.report import build_report, default_comparisons
-    from ..cache.result_names import check_result, default_result
     from ..cache.saved_triage import saved_decisions
 
-    result = args.result or default_result(cache.result_names)
+    result = cache.require_result(args.result)
     asked = [n.strip() for n in args.compare.split(",") if n.strip()] if args.compare else None
-    for name in [result, *(asked or [])]:
-        check_result(cache.result_names, name, cache.path)
+    for name in asked or []:
+        cache.require_result(name)
     attrs = {name: cache.result(name).attrs for name in cache.result_names}
     compare = asked if asked is not None else default_comparisons(attrs, result)
     saved = saved_decisions(cache)

@@ -28,7 +28,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis import Tree, summarize
     from ..cache import open_cache
-    from ..cache.result_names import check_result, default_result
     from ..render.summary import render_summary, summary_json, summary_title
     from .paths import the_cache
 
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.depth is not None and args.depth < 0:
         raise UsageError("--depth must be 0 or more")
     with open_cache(the_cache(args)) as cache:
-        result = check_result(cache.result_names, args.result or default_result(cache.result_names), cache.path)
+        result = cache.require_result(args.result)
         summary = summarize(
             Tree.from_hierarchy(cache.hierarchy),
             cache.class_names,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_bytes
 from ..cache import open_cache
-from ..errors import BlocksError, UsageError
+from ..errors import BlocksError
 
 
 def view(path: Path, result: str | None = None, images: str = "auto") -> int:
@@ -17,8 +17,8 @@ def view(path: Path, result: str | None = None, images: str = "auto") -> int:
     frame; layer responses and thumbnails stay on disk.
     """
     with open_cache(path) as cache:
-        if result is not None and result not in cache.result_names:
-            raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+        if result is not None:
+            cache.require_result(result)
         if not (sys.__stdin__ and sys.__stdin__.isatty() and sys.__stderr__ and sys.__stderr__.isatty()):
             # Textual reads keys from stdin and draws on stderr: without a terminal it would hang.
             raise BlocksError(f"the viewer needs a terminal; for text output run `blocks-tui summary {path}`")
@@ -58,8 +58,8 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
             svg.append(app.export_screenshot())
 
     with open_cache(path) as cache:
-        if result is not None and result not in cache.result_names:
-            raise UsageError(f"no result set {result!r} in {cache.path}; it has {', '.join(cache.result_names)}")
+        if result is not None:
+            cache.require_result(result)
         output.parent.mkdir(parents=True, exist_ok=True)
         # An SVG holds text only: Kitty or Sixel images would not show in it, so those draw as half cells.
         backend = choose_backend(images if images in ("off", "unicode") else "halfcell")
