@@ -210,6 +210,10 @@ def test_result_sets_cycle_and_compare_ranks_the_drop(response_cache: Path) -> N
         assert app.model.delta and app.model.metric == "recall"
         first = app.model.to_display(int(ranking.change.ranked[0]))
         assert app.hierarchy.cursor_node is not None and app.hierarchy.cursor_node.data == first
+        await rest(pilot)
+        # The pane follows the jump: the compared node's samples, not what it showed before (issue 15).
+        assert app.selection is not None and app.selection.kind == "node"
+        assert app.selection.title == app.model.display.names[first]
 
     run_app(response_cache, script, size=SIZE)
 

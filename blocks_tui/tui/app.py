@@ -311,9 +311,8 @@ class BlocksApp(App[None]):
         self._status_prefix = f"{found.kind} {found.name} · "
         if found.kind == "group":
             m.reveal(found.index)  # its bands must be in the window
-            self._show_in_tree(found.index)
+            self.select_node(found.index)
             self.hierarchy.focus()
-            self.show_selection_soon(partial(m.node_selection, found.index))
             return
         if found.kind == "class":
             m.focus_cell(found.index, found.index)
@@ -328,6 +327,14 @@ class BlocksApp(App[None]):
         self._focus_centre()
         selection = m.sample_selection(sample)
         self.show_selection_soon(lambda: selection)
+
+    def select_node(self, node: int) -> None:
+        """Select a display node from a jump (find, compare, the probe table): the tree cursor on it, its
+        bands in the matrix and its samples in the pane, at once.  The pane is filled now, not after
+        PANE_DELAY: a pending request would lose to the reselect that follows a filter pass, and the
+        pane would keep the node it had before."""
+        self._show_in_tree(node)
+        self.show_selection(self.model.node_selection(node))
 
     def _show_in_tree(self, node: int) -> None:
         """Highlight a display node (its bands in the matrix) and put the tree cursor on it."""
@@ -629,10 +636,11 @@ class BlocksApp(App[None]):
 
         def show_change() -> None:
             self.model.set_metric(choice.metric, delta=True)
-            self.refresh_tree()
-            self.redraw()
             if choice.node is not None:
-                self.hierarchy.put_cursor(self.model.to_display(choice.node))
+                self.select_node(self.model.to_display(choice.node))
+            else:
+                self.refresh_tree()
+                self.redraw()
 
         self.apply_filters(wanted, then=show_change)
 
@@ -682,7 +690,7 @@ class BlocksApp(App[None]):
         base = m.to_base(choice.node)
 
         def show_node() -> None:
-            self._show_in_tree(self.model.to_display(base))
+            self.select_node(self.model.to_display(base))
 
         self.apply_filters(replace(m.filters, result=choice.result), then=show_node)
 
