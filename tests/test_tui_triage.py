@@ -174,3 +174,24 @@ def test_a_mark_saved_in_the_other_direction_is_found(cache_path: Path) -> None:
         assert app.triage_panel.table.get_cell("0", "mark").plain == "expected"
 
     run_app(cache_path, script, size=SIZE)
+
+
+def test_a_resize_through_the_too_small_screen_keeps_the_pane_on_its_selection(cache_path: Path) -> None:
+    """At 50x15 the matrix shrank into bins and the pane took one of them; back at full size the status line
+    named the outlier's cell while the pane showed that bin (issue 15)."""
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await open_panel(app, pilot, "o")
+        await pilot.pause(2 * app.PANE_DELAY)
+        before = app.selection
+        assert before is not None and before.kind == "outlier"
+        await pilot.resize_terminal(50, 15)
+        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause(2 * app.PANE_DELAY)
+        assert app.selection is not None and (app.selection.kind, app.selection.title) == ("outlier", before.title)
+        true, predicted = before.title.split(" (")[0].split(" → ")
+        status = app.status.message.plain
+        assert true in status and predicted in status  # the status line names the same pair
+
+    run_app(cache_path, script, size=SIZE)

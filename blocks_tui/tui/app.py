@@ -198,7 +198,9 @@ class BlocksApp(App[None]):
         )
         self._status_prefix = ""
         self.status.say(text)
-        if self.focused is None or self.focused is self.matrix:  # the pane follows the last cursor moved
+        # The pane follows the last cursor moved; not while another screen is on top (the too-small
+        # screen has no focus, and a resize through it used to put a bin of the tiny matrix in the pane).
+        if self.screen is self.main and (self.focused is None or self.focused is self.matrix):
             self.show_selection_soon(partial(self.model.cell_selection, *self.matrix.cursor))
 
     def refresh_tree(self) -> None:
