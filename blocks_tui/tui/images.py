@@ -24,8 +24,9 @@ failure means half cells.
 
 textual-image (which draws Sixel and unicode tiles) probes the terminal
 when imported and divides by the reported column count, so a terminal
-reporting 0 columns raised ZeroDivisionError; it is imported here with
-its probes silenced, and told the cell size we measured.
+reporting 0 columns raised ZeroDivisionError; it is imported with its
+probes silenced (:mod:`~blocks_tui.tui.quiet_import`), and told the cell
+size we measured.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, TextIO
+
+from .quiet_import import import_widgets
 
 MODES = ("auto", "tgp", "kitty", "sixel", "halfcell", "unicode", "off")
 ALIASES = {"kitty": "tgp"}
@@ -74,7 +77,7 @@ class ImageBackend:
             from .sixel_tiles import sixel_tile_class
 
             return sixel_tile_class()
-        return _import_widgets().UnicodeImage
+        return import_widgets().UnicodeImage
 
     @property
     def graphics(self) -> bool:
@@ -132,32 +135,6 @@ def cell_size(columns: int, rows: int, pixels: tuple[int, int] | None) -> tuple[
         return None
     width, height = pixels[0] // columns, pixels[1] // rows
     return (width, height) if 2 <= width <= 200 and 2 <= height <= 400 else None
-
-
-class _NoTTY:
-    """Stands in for ``sys.__stdout__`` while textual-image imports, so its import-time probes stay silent."""
-
-    def __init__(self, real: TextIO | None) -> None:
-        self._real = real
-
-    def isatty(self) -> bool:
-        return False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-def _import_widgets() -> Any:
-    """Import ``textual_image.widget`` without letting it query the terminal (see the module docstring)."""
-    if "textual_image.widget" in sys.modules:
-        return sys.modules["textual_image.widget"]
-    real = sys.__stdout__
-    sys.__stdout__ = _NoTTY(real)  # type: ignore[assignment]
-    try:
-        import textual_image.widget as widget
-    finally:
-        sys.__stdout__ = real  # type: ignore[assignment]
-    return widget
 
 
 def _tell_textual_image(cell: tuple[int, int]) -> None:
@@ -230,7 +207,7 @@ def choose_backend(mode: str = "auto", environ: Mapping[str, str] | None = None,
     out = sys.__stdout__ if stdout is None else stdout
     inp = sys.__stdin__ if stdin is None else stdin
     if mode in ("sixel", "unicode"):
-        _import_widgets()  # here, before Textual starts, with its probes off
+        import_widgets()  # here, before Textual starts, with its probes off
     terminal = _isatty(out) and _isatty(inp)
     if mode != "auto":
         cell = DEFAULT_CELL
@@ -250,7 +227,7 @@ def choose_backend(mode: str = "auto", environ: Mapping[str, str] | None = None,
     chosen, reason = decide(report)
     cell = _cell(out, report.pixels) or DEFAULT_CELL
     if chosen == "sixel":
-        _import_widgets()
+        import_widgets()
         _tell_textual_image(cell)
     return ImageBackend(chosen, reason, cell)
 

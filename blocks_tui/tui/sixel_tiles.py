@@ -34,7 +34,7 @@ from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
 
-from .images import _import_widgets
+from .quiet_import import import_widgets
 
 _NO_STYLE = Style()
 _ENCODED: LRUCache[tuple[Any, ...], str] = LRUCache(512)  # about 6 KB a thumbnail
@@ -66,7 +66,7 @@ def sixel_tile_class() -> Any:
     """
     global _SIXEL_TILE
     if _SIXEL_TILE is None:
-        widget = _import_widgets()
+        widget = import_widgets()
         from textual_image.widget.sixel import _ImageSixelImpl
 
         class _Hoisted(_ImageSixelImpl):  # type: ignore[misc, valid-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -16,6 +18,7 @@ from ..widgets.responses import ResponseMap
 from ..widgets.samples import SamplePane
 from ..widgets.status import StatusLine
 from ..widgets.triage import TriagePanel
+from .dialogs import TextDialog
 
 
 class MainScreen(Screen[None]):
@@ -34,6 +37,10 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.images = images
 
+    def ask_text(self, question: str, value: str, placeholder: str, done: Callable[[str | None], None]) -> None:
+        """A one-line text dialog for the widgets that need one (the triage panel's notes and export)."""
+        self.app.push_screen(TextDialog(question, value, placeholder), done)
+
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="header")
         with Horizontal(id="body"):
@@ -42,6 +49,6 @@ class MainScreen(Screen[None]):
                 yield ConfusionMatrix(id="matrix")
                 yield ResponseMap(id="responses")
             yield SamplePane(self.images, id="selection")
-        yield TriagePanel(id="triage")
+        yield TriagePanel(self.ask_text, id="triage")
         yield StatusLine(id="status")
         yield Footer(compact=True)

@@ -33,7 +33,6 @@ from ...analysis.triage import MISLABEL_COLUMNS, OUTLIER_COLUMNS, mislabel_cells
 from ...cache.triage import OutlierKey, SampleKey, TriageError, TriageStore
 from ...safe_text import escaped, plain
 from ..bindings import TRIAGE_KEYS, bindings
-from ..screens.dialogs import TextDialog
 from .tables import VimTable
 
 MARK_STYLE = {"redundant": "bold magenta", "mislabeled": "bold red", "ambiguous": "bold yellow",
@@ -89,8 +88,16 @@ class TriageRows:
     source_of: Callable[[int], str]  # a sample's source, read when needed: a mislabel's decision is keyed by it
 
 
+AskText = Callable[[str, str, str, Callable[[str | None], None]], None]
+"""Ask the user for a line of text: (question, value, placeholder, then called with the answer or None)."""
+
+
 class TriagePanel(Vertical):
-    """A title and the table of one :class:`TriageRows`, with the marks and notes of a store."""
+    """A title and the table of one :class:`TriageRows`, with the marks and notes of a store.
+
+    Notes and export paths are typed into a dialog the app provides (``ask_text``): dialogs are
+    screens, and widgets do not import screens.
+    """
 
     class RowChosen(Message):
         """The cursor is on ``row`` (row ``index`` of the current list): the app shows its samples."""
@@ -109,8 +116,9 @@ class TriagePanel(Vertical):
             super().__init__()
             self.text = text
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, ask_text: AskText, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
+        self.ask_text = ask_text
         self.kind: str | None = None
         self.listing: TriageRows | None = None
         self.store: TriageStore | None = None
@@ -252,8 +260,7 @@ class TriagePanel(Vertical):
             self._after_save(store.note(key, text))
             self.set_cell(index, "note", text.strip())
 
-        self.app.push_screen(TextDialog("Note for this row (Enter saves, Escape cancels):",
-                                        entry.note if entry else ""), done)
+        self.ask_text("Note for this row (Enter saves, Escape cancels):", entry.note if entry else "", "", done)
 
     @on(TriageTable.ExportRequested)
     def _export(self, message: TriageTable.ExportRequested) -> None:
@@ -272,8 +279,7 @@ class TriagePanel(Vertical):
                 return
             self.app.notify(f"wrote {len(store)} decisions to {written}")
 
-        self.app.push_screen(TextDialog("Export the decisions to (a file or a folder):", "",
-                                        str(Path.home() / store.path.name)), done)
+        self.ask_text("Export the decisions to (a file or a folder):", "", str(Path.home() / store.path.name), done)
 
     @on(TriageTable.CloseRequested)
     def _close_requested(self, message: TriageTable.CloseRequested) -> None:
