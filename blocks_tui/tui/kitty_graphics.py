@@ -86,7 +86,6 @@ class KittyPlacements:
         self._ids: OrderedDict[int, int] = OrderedDict()  # sample → image id, oldest first
         self._placed: dict[int, tuple[int, int, int]] = {}  # slot → (image id, x, y) on screen
         self._next = 0
-        self.pending = ""  # removals to write before the next placements
 
     def image_id(self, sample: int, picture: PILImage.Image) -> tuple[int, str]:
         """The id of ``sample``'s picture, and the commands to send it when the terminal lacks it."""

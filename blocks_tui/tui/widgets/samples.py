@@ -187,7 +187,7 @@ class ThumbGrid(Widget, can_focus=True):
         self.backend = images
         self.image_class = images.widget_class  # None: the grid draws its tiles itself
         self.pictures = images.mode != "off"
-        self.image_width, self.image_height = graphics_tile(images.cell)[:2] if images.graphics else HALFCELL_TILE
+        self.image_width, self.image_height = graphics_tile(images.cell) if images.graphics else HALFCELL_TILE
         self.tile_width = self.image_width + TILE_GAP
         self.tile_height = self.image_height + CAPTION_ROWS
         self.kitty = KittyPlacements() if images.mode == "tgp" else None

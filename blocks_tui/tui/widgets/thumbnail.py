@@ -45,8 +45,8 @@ HALFCELL_TILE = (12, 6)  # cells of a character-drawn thumbnail; 12 columns also
 MAX_TILE = (16, 7)  # the largest graphics tile, in cells: about a half-cell tile's height
 
 
-def graphics_tile(cell: tuple[int, int], side: int = 48) -> tuple[int, int, int]:
-    """(columns, rows, scale) of a tile that shows a ``side``-pixel thumbnail in pixel graphics.
+def graphics_tile(cell: tuple[int, int], side: int = 48) -> tuple[int, int]:
+    """(columns, rows) of a tile that shows a ``side``-pixel thumbnail in pixel graphics.
 
     The thumbnail is enlarged by the largest whole factor that still fits
     :data:`MAX_TILE` on a terminal whose cells are ``cell`` pixels, so
@@ -60,7 +60,7 @@ def graphics_tile(cell: tuple[int, int], side: int = 48) -> tuple[int, int, int]
         scale += 1
     columns = max(HALFCELL_TILE[0], min(MAX_TILE[0], -(-side * scale // width)))
     rows = max(2, min(MAX_TILE[1], -(-side * scale // height)))
-    return columns, rows, scale
+    return columns, rows
 
 
 def graphics_picture(pixels: np.ndarray, columns: int, rows: int, cell: tuple[int, int],
