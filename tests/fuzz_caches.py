@@ -45,7 +45,6 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import h5py
 import numpy as np
@@ -485,7 +484,7 @@ def _viewer(path: Path, images: str) -> str:
                 for key in VIEWER_KEYS:
                     await pilot.press(key)
                 await app.workers.wait_for_complete()
-                await pilot.pause(2 * app.PANE_DELAY)
+                await pilot.pause(2 * app.flow.PANE_DELAY)
 
         asyncio.run(drive())
     return "ok"

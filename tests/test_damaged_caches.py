@@ -288,9 +288,9 @@ def test_a_result_set_found_damaged_late_is_left_out_of_the_sample_details(tmp_p
         f["results/rot90/topk_index"][7, 0] = 99
     with open_cache(path) as cache:
         model = ViewerModel.open(cache)  # reads the active and the compared result sets only
-        details = model.sample_details(7)
+        details = model.selections.details(7)
         assert [name for name, _ in details.outcomes] == ["original", "grayscale"]
-        assert model.problem == f"{path}: damaged cache: 'results/rot90/topk_index' holds classes outside [0, 5)"
+        assert model.selections.problem == f"{path}: damaged cache: 'results/rot90/topk_index' holds classes outside [0, 5)"
         with pytest.raises(CacheError, match="rot90"):
             cache.result("rot90").topk_index
 

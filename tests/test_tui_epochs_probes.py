@@ -95,7 +95,7 @@ def test_layer_by_node_table_and_enter_shows_that_probe(epochs_cache: Path) -> N
         assert app.model.filters.result == "probe:stage1"
         node = app.hierarchy.cursor_node
         assert node is not None and app.model.display.names[node.data] == "dog"
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         # The pane follows the jump to the probe's cell: dog's samples (issue 15).
         assert app.selection is not None and (app.selection.kind, app.selection.title) == ("node", "dog")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blocks_tui.tui.app import BlocksApp
+from textual import actions
+
+from blocks_tui.tui.app import FEATURES, BlocksApp
 from blocks_tui.tui.bindings import (
     ALL_KEYS,
     APP_KEYS,
@@ -36,16 +38,23 @@ def test_every_binding_has_a_unique_scoped_id_and_reaches_its_widget() -> None:
         bound = {b.id for b in owner.BINDINGS}  # type: ignore[union-attr]
         assert {s.id for s in specs} <= bound
         for spec in specs:
-            action = spec.action.split("(")[0]
-            # Main-screen keys run app actions ("app.toggle_view"), the rest their owner's.
-            where, _, name = action.rpartition(".")
+            where, name, args = actions.parse(spec.action)
+            # Main-screen keys run app actions ("app.route(...)"), the rest their owner's.
             assert hasattr(BlocksApp if where == "app" else owner, f"action_{name}"), spec.id
+            if name == "route":  # a feature's method: the feature must have it
+                feature, _, method = str(args[0]).partition(".")
+                assert callable(getattr(FEATURES[feature], method, None)), spec.id
 
 
 def test_palette_offers_every_binding_and_the_choices() -> None:
     class FakeApp:
-        def __getattr__(self, name: str) -> object:
-            return lambda *args: None
+        """Any attribute, at any depth (``app.navigation.sort``), is a callable doing nothing."""
+
+        def __getattr__(self, name: str) -> "FakeApp":
+            return FakeApp()
+
+        def __call__(self, *args: object) -> None:
+            return None
 
     names = [name for name, _, _ in palette_commands(FakeApp())]  # type: ignore[arg-type]
     assert len(names) == len(set(names))

@@ -94,10 +94,10 @@ def _truecolor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_starts_on_the_whole_hierarchy_with_the_matrix_focused(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
-        assert isinstance(app.screen, MainScreen) and app.focused is app.matrix
-        assert app.model.breadcrumb() == ["all"]
-        assert app.matrix.frame is not None and app.matrix.frame.bins == 5
-        assert app.matrix.cursor == (0, 0)
+        assert isinstance(app.screen, MainScreen) and app.focused is app.centre.matrix
+        assert app.model.zoom.breadcrumb() == ["all"]
+        assert app.centre.matrix.frame is not None and app.centre.matrix.frame.bins == 5
+        assert app.centre.matrix.cursor == (0, 0)
         assert "true cat" in app.status.message.plain and "predicted cat" in app.status.message.plain
 
     run_app(viewer_cache, script)
@@ -106,21 +106,21 @@ def test_starts_on_the_whole_hierarchy_with_the_matrix_focused(viewer_cache: Pat
 def test_cursor_moves_cell_by_cell_and_the_status_names_the_cell(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("j", "j", "l")
-        assert app.matrix.cursor == (2, 1) and app.model.cursor == (2, 1)
+        assert app.centre.matrix.cursor == (2, 1) and app.model.cursor == (2, 1)
         assert "true car" in app.status.message.plain and "predicted dog" in app.status.message.plain
         await pilot.press("h")
-        assert app.matrix.cursor == (2, 0)
+        assert app.centre.matrix.cursor == (2, 0)
         status = app.status.message.plain
         assert "predicted cat" in status and "1 (16.7% of the row)" in status
         await pilot.press("down", "right", "right", "right", "right", "right")  # clamped at the edge
-        assert app.matrix.cursor == (3, 4)
+        assert app.centre.matrix.cursor == (3, 4)
         await pilot.press("x")
-        assert app.matrix.cursor == (3, 3)
+        assert app.centre.matrix.cursor == (3, 3)
         await pilot.press("G")
-        assert app.matrix.cursor == (4, 4)
+        assert app.centre.matrix.cursor == (4, 4)
         await pilot.press("g")
-        assert app.matrix.cursor == (0, 0)
-        await pilot.pause(2 * app.PANE_DELAY)  # the sample pane follows a resting cursor
+        assert app.centre.matrix.cursor == (0, 0)
+        await pilot.pause(2 * app.flow.PANE_DELAY)  # the sample pane follows a resting cursor
         selection = app.selection
         assert selection is not None and selection.kind == "cell" and selection.title == "cat → cat"
 
@@ -132,20 +132,20 @@ def test_zoom_in_and_out_follows_the_hierarchy_and_keeps_the_cursor(viewer_cache
         await pilot.press("j", "j", "j", "l", "l", "l")  # (bus, bus): inside vehicles
         assert app.model.cursor == (3, 3)
         await pilot.press("enter")
-        assert app.model.breadcrumb() == ["all", "vehicles"]
-        assert app.model.window() == (2, 5)
-        assert app.model.cursor == (3, 3) and app.matrix.cursor == (1, 1)  # still on bus → bus
-        assert app.matrix.frame is not None and app.matrix.frame.bins == 3
+        assert app.model.zoom.breadcrumb() == ["all", "vehicles"]
+        assert app.model.zoom.window() == (2, 5)
+        assert app.model.cursor == (3, 3) and app.centre.matrix.cursor == (1, 1)  # still on bus → bus
+        assert app.centre.matrix.frame is not None and app.centre.matrix.frame.bins == 3
         assert app.hierarchy.cursor_node is not None and app.hierarchy.cursor_node.data == 4
         await pilot.press("enter")  # a single class: nothing below it
-        assert app.model.breadcrumb() == ["all", "vehicles"]
+        assert app.model.zoom.breadcrumb() == ["all", "vehicles"]
         assert "single class" in app.status.message.plain
         await pilot.press("backspace")
-        assert app.model.breadcrumb() == ["all"] and app.matrix.cursor == (3, 3)
+        assert app.model.zoom.breadcrumb() == ["all"] and app.centre.matrix.cursor == (3, 3)
         await pilot.press("backspace")
         assert "top of the hierarchy" in app.status.message.plain
         await pilot.press("enter", "escape")  # Escape zooms out too
-        assert app.model.breadcrumb() == ["all"]
+        assert app.model.zoom.breadcrumb() == ["all"]
 
     run_app(viewer_cache, script)
 
@@ -154,7 +154,7 @@ def test_enter_off_the_diagonal_blocks_does_not_zoom(viewer_cache: Path) -> None
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("j", "j", "j")  # row bus, column cat: an off-block cell
         await pilot.press("enter")
-        assert app.model.breadcrumb() == ["all"]
+        assert app.model.zoom.breadcrumb() == ["all"]
         assert "not on a diagonal block" in app.status.message.plain
 
     run_app(viewer_cache, script)
@@ -165,9 +165,9 @@ def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_c
         await pilot.press("W")  # the focus goes back from the matrix to the tree
         assert app.focused is app.hierarchy
         await pilot.press("j")  # animals
-        await pilot.pause(2 * app.PANE_DELAY)  # the sample pane follows a resting cursor
+        await pilot.pause(2 * app.flow.PANE_DELAY)  # the sample pane follows a resting cursor
         assert app.model.band() == (0, 2)
-        codes = app.matrix.frame.codes
+        codes = app.centre.matrix.frame.codes
         assert codes[0, 0] == NODE_BLOCK  # cat → cat (diagonal hidden): the node's own block
         assert codes[0, 3] == FN_BAND and codes[1, 4] == FN_BAND  # animal rows, vehicle columns
         assert codes[2, 1] == FP_BAND and codes[3, 0] == FP_BAND  # vehicle rows, animal columns
@@ -177,9 +177,9 @@ def test_tree_node_highlights_its_fn_and_fp_bands_and_enter_zooms_to_it(viewer_c
         assert selection is not None and selection.kind == "node" and selection.title == "animals"
         assert selection.tabs == (("TP", 12), ("FN", 0), ("FP", 2))
         await pilot.press("enter")
-        assert app.model.breadcrumb() == ["all", "animals"] and app.model.band() is None
+        assert app.model.zoom.breadcrumb() == ["all", "animals"] and app.model.band() is None
         await pilot.press("k", "enter")  # back on the root: zoom out to everything
-        assert app.model.breadcrumb() == ["all"]
+        assert app.model.zoom.breadcrumb() == ["all"]
 
     run_app(viewer_cache, script)
 
@@ -200,7 +200,7 @@ def test_tree_vim_keys_collapse_expand_and_jump(viewer_cache: Path) -> None:
         await pilot.press("g")
         assert tree.cursor_node.data == 0
         await pilot.press("j", "l", "j", "enter")  # open animals, on cat: zoom to animals with the cursor on cat
-        assert app.model.breadcrumb() == ["all", "animals"] and app.model.cursor == (0, 0)
+        assert app.model.zoom.breadcrumb() == ["all", "animals"] and app.model.cursor == (0, 0)
         label = tree.get_node_at_line(1).label.plain
         assert label.split()[:2] == ["animals", "2"] and label.endswith(("0.92", "0.83", "0.67", "1.00", "0.91"))
 
@@ -213,7 +213,7 @@ def test_next_and_previous_outlier_visit_the_off_block_cells(viewer_cache: Path)
         cells = list(zip(expected.true.tolist(), expected.predicted.tolist()))
         assert sorted(cells) == [(2, 0), (4, 1)]  # car → cat and van → dog
         await pilot.press("n")
-        assert app.model.cursor == cells[0] and app.matrix.cursor == cells[0]
+        assert app.model.cursor == cells[0] and app.centre.matrix.cursor == cells[0]
         assert app.status.message.plain.startswith("outlier 1/2")
         await pilot.press("n")
         assert app.model.cursor == cells[1]
@@ -299,11 +299,11 @@ def test_partition_draws_blocks_and_zoom_follows_them(viewer_cache: Path) -> Non
         assert isinstance(app.screen, PartitionDialog)
         await pilot.press("2", "enter")
         await settle(app, pilot)
-        assert len(app.model.blocks()) == 2 and app.model.blocks()[0][0] == 0
+        assert len(app.model.zoom.blocks()) == 2 and app.model.zoom.blocks()[0][0] == 0
         await pilot.press("enter")
-        assert app.model.breadcrumb() == ["all", "block 1"] and app.model.zoom[-1].node is None
+        assert app.model.zoom.breadcrumb() == ["all", "block 1"] and app.model.zoom.steps[-1].node is None
         await pilot.press("backspace", "b", "0", "enter")
-        assert app.model.blocks() == [(0, 2), (2, 5)]  # back to the hierarchy's children
+        assert app.model.zoom.blocks() == [(0, 2), (2, 5)]  # back to the hierarchy's children
 
     run_app(viewer_cache, script)
 
@@ -336,7 +336,7 @@ def test_slow_work_shows_a_spinner_until_it_is_done(viewer_cache: Path) -> None:
         await pilot.pause()
         assert app.status.busy == "counting sheep"
         await pilot.press("j")  # the app still answers keys meanwhile
-        assert app.matrix.cursor == (1, 0)
+        assert app.centre.matrix.cursor == (1, 0)
         release.set()
         await settle(app, pilot)
         assert done == ["ok"] and app.status.busy is None
@@ -366,9 +366,9 @@ def test_help_lists_every_binding_and_the_palette_runs_commands(viewer_cache: Pa
 def test_keymap_remaps_a_binding(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("j")
-        assert app.matrix.cursor == (0, 0)  # j no longer moves down
+        assert app.centre.matrix.cursor == (0, 0)  # j no longer moves down
         await pilot.press("ctrl+n")
-        assert app.matrix.cursor == (1, 0)
+        assert app.centre.matrix.cursor == (1, 0)
 
     run_app(viewer_cache, script, keys={"matrix.cursor_down": "ctrl+n"})
 
@@ -376,9 +376,9 @@ def test_keymap_remaps_a_binding(viewer_cache: Path) -> None:
 def test_80_by_24_hides_the_sample_pane_and_keeps_the_matrix(viewer_cache: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         assert not app.main.query_one(SamplePane).display
-        assert app.matrix.size.width >= 40 and app.matrix.frame is not None
+        assert app.centre.matrix.size.width >= 40 and app.centre.matrix.frame is not None
         await pilot.press("j", "enter")
-        assert app.model.breadcrumb() == ["all", "animals"]
+        assert app.model.zoom.breadcrumb() == ["all", "animals"]
 
     run_app(viewer_cache, script, size=(80, 24))
 
@@ -420,13 +420,13 @@ def write_flat_cache(path: Path) -> Path:
 def test_without_a_hierarchy_zoom_follows_partition_then_seriation_blocks(tmp_path: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("enter")
-        assert "no hierarchy here" in app.status.message.plain and app.model.breadcrumb() == ["all"]
+        assert "no hierarchy here" in app.status.message.plain and app.model.zoom.breadcrumb() == ["all"]
         await pilot.press("b", "enter")  # automatic block count
         await settle(app, pilot)
-        blocks = app.model.blocks()
+        blocks = app.model.zoom.blocks()
         assert blocks == [(0, 3), (3, 6)]
         await pilot.press("enter")
-        assert app.model.breadcrumb() == ["all", "block 1"] and app.model.window() == (0, 3)
+        assert app.model.zoom.breadcrumb() == ["all", "block 1"] and app.model.zoom.window() == (0, 3)
         await pilot.press("s")  # a partition block is not a node: nothing to graft onto
         assert app.model.preview is None and isinstance(app.screen, MainScreen)
         await pilot.press("backspace", "s", "enter")
@@ -435,13 +435,13 @@ def test_without_a_hierarchy_zoom_follows_partition_then_seriation_blocks(tmp_pa
         tree = app.model.display
         assert sorted(tree.size(c) for c in tree.children(0)) == [3, 3]  # the seriation's two groups
         await pilot.press("g", "enter")
-        assert app.model.breadcrumb()[1] in ("block 1", "block 2") and app.model.zoom[-1].node is not None
+        assert app.model.zoom.breadcrumb()[1] in ("block 1", "block 2") and app.model.zoom.steps[-1].node is not None
 
     run_app(write_flat_cache(tmp_path / "flat.h5"), script)
 
 
 def test_a_failed_filter_job_restores_the_filters_it_announced(viewer_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import blocks_tui.tui.app as app_module
+    import blocks_tui.tui.features.results as app_module
 
     def broken(*_args: object) -> None:
         raise MemoryError("simulated")
@@ -469,26 +469,26 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         assert isinstance(app.screen, FindScreen)
         await pilot.press(*"vehic", "enter")  # a group: the tree cursor, its bands, its samples
         assert isinstance(app.screen, MainScreen)
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         assert app.hierarchy.cursor_node.data == 4 and app.model.band() == (2, 5)
         assert app.selection.kind == "node" and app.selection.title == "vehicles"
         await pilot.press("slash", *"bus", "enter")  # a class: its diagonal cell and its leaf
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         assert app.model.cursor == (3, 3) and app.hierarchy.cursor_node.data == 6
-        assert app.focused is app.matrix and "class bus" in app.status.message.plain
+        assert app.focused is app.centre.matrix and "class bus" in app.status.message.plain
         assert app.selection.kind == "node" and app.selection.title == "bus"  # its TP / FN / FP
         app.model.filters = replace(app.model.filters, compare="grayscale")
-        app.model.outcome_filter = "right-then-wrong"  # would hide #15, wrong in the active set
+        app.model.selections.outcome_filter = "right-then-wrong"  # would hide #15, wrong in the active set
         await pilot.press("slash", *"#15", "enter")  # a sample: a car taken for a bus, shown all the same
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         assert app.model.cursor == (2, 3)
         assert app.selection.kind == "sample" and list(app.selection.ids) == [15]
         assert app.samples.grid.visible_samples == [15]
-        app.model.outcome_filter = "all"
+        app.model.selections.outcome_filter = "all"
         await pilot.press("enter")  # zoom into vehicles; a group outside the window is revealed
-        assert app.model.breadcrumb() == ["all", "vehicles"]
+        assert app.model.zoom.breadcrumb() == ["all", "vehicles"]
         await pilot.press("slash", *"animals", "enter")
-        assert app.model.breadcrumb() == ["all"] and app.model.band() == (0, 2)
+        assert app.model.zoom.breadcrumb() == ["all"] and app.model.band() == (0, 2)
         await pilot.press("slash", "a", "down", "enter")  # animals first (a prefix), then car
         assert app.model.cursor == (2, 2)
         await pilot.press("slash", *"zzz")
@@ -498,7 +498,7 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         await pilot.press("tab")  # on the response map, the row cursor goes to the class found
         await settle(app, pilot)
         await pilot.press("slash", *"bus", "enter")
-        assert app.focused is app.response_map and app.responses.row == 3
+        assert app.focused is app.centre.response_map and app.centre.responses.row == 3
         assert "row bus" in app.status.message.plain
 
     run_app(viewer_cache, script)
@@ -510,15 +510,15 @@ def test_triage_rows_move_the_response_maps_row_cursor_too(viewer_cache: Path) -
         await settle(app, pilot)
         await pilot.press("o")
         await settle(app, pilot)
-        await pilot.pause(2 * app.PANE_DELAY)
-        rows = app.triage_panel.rows
+        await pilot.pause(2 * app.flow.PANE_DELAY)
+        rows = app.triage.panel.rows
         assert len(rows) >= 2
         for index in range(2):
             row = rows[index]
             assert app.model.cursor == (row.true, row.predicted)  # positions equal classes in this tree
-            assert app.responses.row == row.true
+            assert app.centre.responses.row == row.true
             await pilot.press("j")
-            await pilot.pause(2 * app.PANE_DELAY)
+            await pilot.pause(2 * app.flow.PANE_DELAY)
 
     run_app(viewer_cache, script)
 

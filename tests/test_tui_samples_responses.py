@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from blocks_tui.analysis import ResponseIndex
 from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.cache import CacheWriter
 from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.selection_flow import PickedTarget, SelectionFlow
 from blocks_tui.tui.images import ImageBackend, choose_backend
 from blocks_tui.tui.screens.compare import CompareScreen
 from blocks_tui.tui.widgets.responses import ResponseMap
@@ -66,8 +68,8 @@ PREDICTED = np.array(ORIGINAL).ravel()
 
 
 async def rest(pilot: Pilot) -> None:
-    """Let the cursor rest: the sample pane follows it after BlocksApp.PANE_DELAY."""
-    await pilot.pause(2 * BlocksApp.PANE_DELAY)
+    """Let the cursor rest: the sample pane follows it after SelectionFlow.PANE_DELAY."""
+    await pilot.pause(2 * SelectionFlow.PANE_DELAY)
 
 
 def visible_tiles(app: BlocksApp) -> list[int]:
@@ -134,17 +136,17 @@ def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("tab")
         await settle(app, pilot)
-        assert app.showing_responses and app.focused is app.response_map
-        assert app.responses.view is not None and app.responses.view.name == "stage1"
-        assert app.response_map.drawing is not None
+        assert app.centre.showing_responses and app.focused is app.centre.response_map
+        assert app.centre.responses.view is not None and app.centre.responses.view.name == "stage1"
+        assert app.centre.response_map.drawing is not None
         await pilot.press("W", "j", "j", "j", "j")  # the tree on vehicles: rank stage1's neurons for it
         await settle(app, pilot)
-        ranking = app.responses.ranking
+        ranking = app.centre.responses.ranking
         assert ranking is not None and ranking.group_name == "vehicles"
-        collective = np.asarray(app.responses.view.index.collective, dtype=np.float16)
+        collective = np.asarray(app.centre.responses.view.index.collective, dtype=np.float16)
         want = relevance_order(ResponseIndex(collective).relevance(LABELS >= 2))
         assert np.array_equal(ranking.order, want) and want[0] == 5  # the vehicle neuron comes first
-        drawing = app.response_map.drawing
+        drawing = app.centre.response_map.drawing
         assert drawing.levels.shape[1] == len(drawing.relevance) * 4  # d·d = 4 cells per neuron
         assert np.isclose(drawing.relevance[0], ranking.scores[5])
         await rest(pilot)
@@ -155,20 +157,20 @@ def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache
         assert not delta and np.nanmax(values) == pytest.approx(1.0)
         assert values[names.index("vehicles")] > 0.9 and values[names.index("animals")] < 0.2
         await pilot.press("w", "l")  # back to the map, next neuron: its samples replace the node's
-        assert app.responses.channel() == int(want[1])
+        assert app.centre.responses.channel() == int(want[1])
         assert app.selection.kind == "neuron" and app.selection.ids[0] == int(np.argmax(collective[:, want[1]]))
         await pilot.press("h")
         assert app.selection.ids[0] == int(np.argmax(collective[:, 5]))
-        before = app.response_map.drawing.levels.copy()
+        before = app.centre.response_map.drawing.levels.copy()
         await pilot.press("T", "T")
-        assert app.responses.threshold == pytest.approx(0.6)
-        assert (app.response_map.drawing.levels == 16).sum() <= (before == 16).sum()
+        assert app.centre.responses.threshold == pytest.approx(0.6)
+        assert (app.centre.response_map.drawing.levels == 16).sum() <= (before == 16).sum()
         await pilot.press("right_square_bracket")
         await settle(app, pilot)
-        assert app.responses.layer_name == "stage2" and app.response_map.drawing is not None
-        assert app.response_map.drawing.levels.shape[1] == 3 * 4
+        assert app.centre.responses.layer_name == "stage2" and app.centre.response_map.drawing is not None
+        assert app.centre.response_map.drawing.levels.shape[1] == 3 * 4
         await pilot.press("tab")
-        assert not app.showing_responses and app.focused is app.matrix
+        assert not app.centre.showing_responses and app.focused is app.centre.matrix
 
     run_app(response_cache, script, size=SIZE)
 
@@ -226,11 +228,11 @@ def test_layer_keys_need_the_response_map_and_a_cache_without_layers_says_so(tmp
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("tab")
         await settle(app, pilot)
-        assert app.showing_responses
+        assert app.centre.showing_responses
         await pilot.press("tab")
-        assert not app.showing_responses
+        assert not app.centre.showing_responses
         await pilot.press("t")  # not shown in the matrix view: the key does nothing there
-        assert app.responses.threshold == pytest.approx(0.5)
+        assert app.centre.responses.threshold == pytest.approx(0.5)
 
     run_app(path, script, size=SIZE)
 
@@ -367,7 +369,7 @@ def test_regressions_from_review(response_cache: Path) -> None:
         await pilot.press("tab")
         await settle(app, pilot)
         await pilot.press("O", "O", "O")  # sort by metric: a new tree object on every pass
-        app.apply_filters(replace(app.model.filters, compare="original", top_k=None))
+        app.results.apply_filters(replace(app.model.filters, compare="original", top_k=None))
         await settle(app, pilot)
         assert app.is_running  # it compared two Trees with == and crashed
         await pilot.press("tab", "W", "j", "j", "j", "j")  # the tree on vehicles: its TP in the pane
@@ -379,11 +381,12 @@ def test_regressions_from_review(response_cache: Path) -> None:
         await rest(pilot)
         gray = np.array(GRAYSCALE).ravel()
         assert np.array_equal(app.selection.ids, np.flatnonzero((LABELS >= 2) & (gray >= 2)))
-        app.show_selection(app.model.ranked_selection("mislabel", "top", np.arange(30)))
+        top = partial(app.model.selections.ranked, "mislabel", "top", np.arange(30))
+        app.flow.select(PickedTarget("mislabel", "top", top), now=True)
         ids = app.selection.ids.copy()
         for _ in range(3):  # all → right/wrong → wrong/right → all: back to where it started
-            app.model.cycle_outcome_filter()
-            app.reselect()
+            app.model.selections.cycle_outcome_filter()
+            app.flow.reselect()
         assert np.array_equal(app.selection.ids, ids) and app.selection.title == "top"
 
     run_app(response_cache, script, size=SIZE)

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from blocks_tui.cache import open_cache
 from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.selection_flow import SelectionFlow
 from blocks_tui.tui.keymap import LoadedKeymap
 from blocks_tui.tui.model import ViewerModel
 
@@ -64,7 +65,7 @@ async def _after_keys(pilot: Pilot) -> None:
     """Let workers (layer loading, ranking) finish and the sample pane follow the resting cursor."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause(3 * BlocksApp.PANE_DELAY)
+    await pilot.pause(3 * SelectionFlow.PANE_DELAY)
 
 
 def test_response_map_ranked_for_a_group_120x40(snap_compare: Any, viewer: Any) -> None:

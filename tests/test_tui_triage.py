@@ -31,7 +31,7 @@ def cache_path(tmp_path: Path) -> Path:
 async def open_panel(app: BlocksApp, pilot: Pilot, key: str) -> None:
     await pilot.press(key)
     await settle(app, pilot)
-    await pilot.pause(2 * app.PANE_DELAY)
+    await pilot.pause(2 * app.flow.PANE_DELAY)
 
 
 def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_pat
 
     async def first_run(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        panel = app.triage_panel
+        panel = app.triage.panel
         assert panel.has_class("-open") and app.focused is panel.table
         assert panel.table.row_count == len(want) >= 2
         top = want[0]
@@ -68,11 +68,11 @@ def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_pat
         second = want[1]
         assert marks[(names[second.true], names[second.predicted])] == ("ambiguous", "")
         await pilot.press("escape")
-        assert not panel.has_class("-open") and app.focused is app.matrix
+        assert not panel.has_class("-open") and app.focused is app.centre.matrix
 
     async def second_run(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        table = app.triage_panel.table
+        table = app.triage.panel.table
         assert table.get_cell("0", "mark").plain == "redundant"
         assert table.get_cell("0", "note").plain == "same thing twice"  # a Text: never parsed as markup
         assert table.get_cell("1", "mark").plain == "ambiguous"
@@ -87,10 +87,10 @@ def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_pat
 def test_mislabels_panel_marks_samples(cache_path: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "m")
-        panel = app.triage_panel
+        panel = app.triage.panel
         wrong = np.flatnonzero(LABELS != PREDICTED)
         assert panel.kind == "mislabels" and panel.table.row_count == len(wrong)
-        first = app.triage_panel.rows[0]
+        first = app.triage.panel.rows[0]
         assert app.selection is not None and app.selection.ids.tolist() == [first.sample]
         await pilot.press("2")
         saved = json.loads(triage_path(cache_path).read_text())
@@ -111,12 +111,12 @@ def test_an_unwritable_folder_keeps_marks_in_memory_and_export_saves_them(cache_
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        app.triage_store().path = blocker / "pilot.triage.json"  # creating a file there fails, even as root
+        app.triage.store().path = blocker / "pilot.triage.json"  # creating a file there fails, even as root
         await pilot.press("1")
-        assert not app.triage_store().saved and not app.triage_store().path.exists()
+        assert not app.triage.store().saved and not app.triage.store().path.exists()
         assert "cannot write" in app.status.message.plain and "E exports" in app.status.message.plain
-        assert app.triage_store().decision(app.triage_panel.current_key()) == "redundant"  # kept in memory
-        assert app.triage_panel.table.get_cell("0", "mark").plain == "redundant"
+        assert app.triage.store().decision(app.triage.panel.current_key()) == "redundant"  # kept in memory
+        assert app.triage.panel.table.get_cell("0", "mark").plain == "redundant"
         await pilot.press("E")
         assert isinstance(app.screen, TextDialog)
         target = tmp_path / "exported.json"
@@ -133,8 +133,8 @@ def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path:
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        assert app.triage_panel.table.row_count > 0
-        store = app.triage_store()
+        assert app.triage.panel.table.row_count > 0
+        store = app.triage.store()
         assert store is not None and store.message and "corrupt" in store.message
         aside = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".corrupt")]
         assert len(aside) == 1 and aside[0].read_text() == "{ not json"
@@ -145,12 +145,12 @@ def test_a_corrupt_triage_file_is_kept_aside_and_the_app_still_opens(cache_path:
 def test_rows_ranked_after_the_panel_closed_leave_the_cursor_alone(cache_path: Path) -> None:
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        rows = app.triage_panel.rows
+        rows = app.triage.panel.rows
         await pilot.press("escape", "j")
         cursor = app.model.cursor
-        app.triage_ranked("outliers", "original", rows)  # a ranking that finishes after the panel closed
+        app.triage.ranked("outliers", "original", rows)  # a ranking that finishes after the panel closed
         await pilot.pause()
-        assert not app.triage_panel.has_class("-open") and app.model.cursor == cursor
+        assert not app.triage.panel.has_class("-open") and app.model.cursor == cursor
 
     run_app(cache_path, script, size=SIZE)
 
@@ -171,7 +171,7 @@ def test_a_mark_saved_in_the_other_direction_is_found(cache_path: Path) -> None:
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        assert app.triage_panel.table.get_cell("0", "mark").plain == "expected"
+        assert app.triage.panel.table.get_cell("0", "mark").plain == "expected"
 
     run_app(cache_path, script, size=SIZE)
 
@@ -182,13 +182,13 @@ def test_a_resize_through_the_too_small_screen_keeps_the_pane_on_its_selection(c
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await open_panel(app, pilot, "o")
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         before = app.selection
         assert before is not None and before.kind == "outlier"
         await pilot.resize_terminal(50, 15)
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         await pilot.resize_terminal(*SIZE)
-        await pilot.pause(2 * app.PANE_DELAY)
+        await pilot.pause(2 * app.flow.PANE_DELAY)
         assert app.selection is not None and (app.selection.kind, app.selection.title) == ("outlier", before.title)
         true, predicted = before.title.split(" (")[0].split(" → ")
         status = app.status.message.plain

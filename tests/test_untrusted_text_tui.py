@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from rich.cells import cell_len

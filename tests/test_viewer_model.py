@@ -35,7 +35,7 @@ def node(m: ViewerModel, name: str) -> int:
 
 def test_opens_on_the_default_result_set_at_the_root(model: ViewerModel) -> None:
     assert model.filters.result == "original"
-    assert model.breadcrumb() == ["all"] and model.window() == (0, 5)
+    assert model.zoom.breadcrumb() == ["all"] and model.zoom.window() == (0, 5)
 
 
 def test_a_cell_selection_is_exactly_the_samples_its_count_counts(model: ViewerModel) -> None:
@@ -44,7 +44,7 @@ def test_a_cell_selection_is_exactly_the_samples_its_count_counts(model: ViewerM
             if true == predicted:
                 continue  # the diagonal is hidden by default
             model.focus_cell(true, predicted)
-            selection = model.cell_selection(*model.cursor_bins())
+            selection = model.selections.cell(*model.cursor_bins())
             expected = np.flatnonzero((LABELS == true) & (PREDICTED == predicted))
             assert sorted(selection.ids.tolist()) == expected.tolist(), (true, predicted)
             info = model.cell_info(*model.cursor_bins())
@@ -56,7 +56,7 @@ def test_a_cell_selection_is_exactly_the_samples_its_count_counts(model: ViewerM
 def test_a_node_selection_is_its_true_positives_false_negatives_or_false_positives(model: ViewerModel, part,
                                                                                    rule) -> None:  # noqa: ANN001
     for name, group in (("animals", ANIMALS), ("vehicles", VEHICLES)):
-        selection = model.node_selection(node(model, name), part)
+        selection = model.selections.node(node(model, name), part)
         true, predicted = np.isin(LABELS, list(group)), np.isin(PREDICTED, list(group))
         assert sorted(selection.ids.tolist()) == np.flatnonzero(rule(true, predicted, group)).tolist(), name
         assert (selection.kind, selection.title, selection.tab) == ("node", name, part)
@@ -67,24 +67,24 @@ def test_a_node_selection_is_its_true_positives_false_negatives_or_false_positiv
 
 def test_zooming_in_and_out_moves_the_window_and_the_breadcrumb(model: ViewerModel) -> None:
     model.focus_cell(3, 3)  # bus, inside vehicles
-    assert model.zoom_in_at(*model.cursor_bins()) is None
-    assert model.breadcrumb() == ["all", "vehicles"] and model.window() == (2, 5)
-    assert model.zoom_out() and model.breadcrumb() == ["all"]
-    assert not model.zoom_out()  # already at the top
+    assert model.zoom.into_cell(*model.cursor_bins()) is None
+    assert model.zoom.breadcrumb() == ["all", "vehicles"] and model.zoom.window() == (2, 5)
+    assert model.zoom.out() and model.zoom.breadcrumb() == ["all"]
+    assert not model.zoom.out()  # already at the top
     model.frame(20, 20, n_levels=8)
     model.focus_cell(0, 3)  # cat → bus: between the blocks
-    assert model.zoom_in_at(*model.cursor_bins()) == "not on a diagonal block: Enter zooms into the block on the diagonal"
+    assert model.zoom.into_cell(*model.cursor_bins()) == "not on a diagonal block: Enter zooms into the block on the diagonal"
 
 
 def test_outliers_are_the_pairs_across_groups(model: ViewerModel) -> None:
     across = {(int(t), int(p)) for t, p in zip(LABELS, PREDICTED)
               if t != p and ((t in ANIMALS) != (p in ANIMALS))}
     order = model.display.order  # outliers are display positions
-    cells = model.outliers()
+    cells = model.outlier_steps.cells()
     assert cells and {(int(order[r]), int(order[c])) for r, c, _ in cells} <= across
     for r, c, n in cells:
         assert n == int(((LABELS == order[r]) & (PREDICTED == order[c])).sum())
-    step = model.step_outlier(1)
+    step = model.outlier_steps.step(1)
     r, c, n = cells[0]
     names = model.cache.class_names
     assert step is not None and (step.index, step.total) == (1, len(cells))
@@ -95,7 +95,7 @@ def test_outliers_are_the_pairs_across_groups(model: ViewerModel) -> None:
 def test_a_sample_selection_and_its_details(model: ViewerModel) -> None:
     sample = 16  # car, predicted bus
     assert model.predicted(sample) == 3
-    selection = model.sample_selection(sample)
+    selection = model.selections.sample(sample)
     assert selection.ids.tolist() == [sample]
-    details = model.sample_details(sample)
+    details = model.selections.details(sample)
     assert details.true == "car" and details.top[0][0] == "bus" and details.active == "original"

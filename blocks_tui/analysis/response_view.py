@@ -92,6 +92,21 @@ def node_channel_means(view: LayerView, order: np.ndarray, start: np.ndarray, st
     return node_means(order, start, stop, sums, view.class_count)
 
 
+def spread_to_unit(values: np.ndarray) -> np.ndarray:
+    """``values`` mapped linearly onto [0, 1], the smallest finite one to 0 and the largest to 1.
+
+    The tree's bars show a neuron's mean response per node on the same 0-1
+    scale as a group metric; a neuron's raw means may all sit in a narrow
+    band, which unscaled bars would not tell apart.  All equal (or none
+    finite): zeros.  Otherwise NaN stays NaN (a node without samples has no bar).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    low, top = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    span = top - low
+    return (values - low) / span if span > 0 else np.zeros_like(values)
+
+
 def response_rows(cells: np.ndarray, order: np.ndarray, edges: np.ndarray, channels: np.ndarray) -> np.ndarray:
     """(bins, len(channels) · d·d) float32: mean scaled response of each row bin, for the given channels.
 

@@ -176,10 +176,10 @@ async def _frame_times(model: ViewerModel, rounds: int, report: UiReport) -> Non
         width, height = widget.size
         data, cold, warm = [], [], []
         for i in range(rounds):
-            model.zoom = model.zoom[:1]
+            model.zoom.to_top()
             if i % 2:  # alternate the whole matrix with its largest child block
                 children = model.display.children(model.display.root)
-                model.zoom_to(max(children, key=model.display.size))
+                model.zoom.to(max(children, key=model.display.size))
             t0 = time.perf_counter()
             frame = model.frame(width, height, widget.palette.n_levels)
             t1 = time.perf_counter()
@@ -223,22 +223,22 @@ async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiRe
         ranks.append(time.perf_counter() - t0)
     report.rank_ms = 1000 * statistics.median(ranks)
     report.rank_group = int(np.isin(cache.labels, classes).sum())
-    model.zoom = model.zoom[:1]
+    model.zoom.to_top()
     app = BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        app.responses.layer = cache.layer_names.index(name)
-        app.responses.views[name] = view
-        app.responses.ranking = ranking
-        app.action_toggle_view()
+        app.centre.responses.layer = cache.layer_names.index(name)
+        app.centre.responses.views[name] = view
+        app.centre.responses.ranking = ranking
+        app.centre.toggle()
         await pilot.pause()
-        widget = app.response_map
+        widget = app.centre.response_map
         cold, warm = [], []
         for i in range(rounds):
-            app.responses.first = (i % 4) * 8  # a different set of columns each time
-            app._rows_cache = None  # and the row layout recomputed: a frame as cold as after a zoom
+            app.centre.responses.first = (i % 4) * 8  # a different set of columns each time
+            app.centre.forget_row_layout()  # and the row layout recomputed: a frame as cold as after a zoom
             t0 = time.perf_counter()
-            app.redraw_responses()
+            app.centre.redraw_responses()
             for y in range(widget.size.height):
                 widget.render_line(y)
             t1 = time.perf_counter()
@@ -248,15 +248,15 @@ async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiRe
             warm.append(time.perf_counter() - t1)
         report.response_cold_ms = 1000 * statistics.median(cold)
         report.response_warm_ms = 1000 * statistics.median(warm)
-        big = model.node_selection(node)
+        big = model.selections.node(node)
         report.pane_samples = len(big.ids)
-        small = model.ranked_selection("sample", "one sample", big.ids[:1])
+        small = model.selections.ranked("sample", "one sample", big.ids[:1])
         timings: dict[str, list[float]] = {"big": [], "small": []}
         for i in range(rounds):
             for key, selection in (("big", big), ("small", small)):
                 t0 = time.perf_counter()
                 app.samples.grid._images.clear()  # cold: every visible thumbnail read and decoded again
-                app.show_selection(selection)
+                app.flow.show(selection)
                 await pilot.pause()
                 timings[key].append(time.perf_counter() - t0)
         assert len(group_by_class(big.ids, cache.labels)) > 0
@@ -291,7 +291,7 @@ async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None
     def viewer() -> App[None]:
         from ..tui.app import BlocksApp
 
-        model.zoom = model.zoom[:1]
+        model.zoom.to_top()
         model.cursor = (0, 0)
         return BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
 

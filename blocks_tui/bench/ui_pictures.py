@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..pty_session import KITTY_GRAPHICS, SIXEL_IMAGE, PtySession
+from ..pty_session import SIXEL_IMAGE, PtySession
 
 QUIET = 0.15  # seconds without output that end a key's answer
 PICTURE_GOAL_MS = 50.0

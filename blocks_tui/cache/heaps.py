@@ -22,8 +22,6 @@ import mmap
 import struct
 from pathlib import Path
 
-from typing import Callable
-
 import h5py
 import numpy as np
 

@@ -21,18 +21,18 @@ def palette_commands(app: "BlocksApp") -> Iterator[tuple[str, Callable[[], Await
         yield (f"{spec.label} ({spec.scope})" if spec.scope not in ("app", "main") else spec.label,
                partial(app.run_scoped_action, spec.action, target), f"{spec.help}  [{spec.id}]")
     for sort in SORTS:
-        yield f"Sort children by {sort}", partial(app.action_sort, sort), "Reorder the tree and the matrix"
+        yield f"Sort children by {sort}", partial(app.navigation.sort, sort), "Reorder the tree and the matrix"
     for metric in METRICS:
-        yield f"Tree metric: {metric}", partial(app.action_metric, metric, False), f"Show group {metric} per node"
-        yield (f"Tree metric: change in {metric}", partial(app.action_metric, metric, True),
+        yield f"Tree metric: {metric}", partial(app.navigation.metric, metric, False), f"Show group {metric} per node"
+        yield (f"Tree metric: change in {metric}", partial(app.navigation.metric, metric, True),
                f"Show the change in group {metric} against the compared result set")
     for method in SERIATION_METHODS:
-        yield (f"Seriate the current block: {method}", partial(app.start_seriation, method),
+        yield (f"Seriate the current block: {method}", partial(app.blocks.seriate, method),
                "Reorder the block and offer it as the hierarchy")
-    yield "Partition: automatic block count", partial(app.start_partition, None), "Best modularity"
-    yield "Partition: back to the hierarchy", partial(app.restore_blocks), "Drop drawn partition blocks"
-    yield "Scale: linear", partial(app.action_scale, "linear"), "Colour scale"
-    yield "Scale: log", partial(app.action_scale, "log"), "Colour scale"
+    yield "Partition: automatic block count", partial(app.blocks.partition, None), "Best modularity"
+    yield "Partition: back to the hierarchy", partial(app.blocks.restore), "Drop drawn partition blocks"
+    yield "Scale: linear", partial(app.navigation.scale, "linear"), "Colour scale"
+    yield "Scale: log", partial(app.navigation.scale, "log"), "Colour scale"
 
 
 class BlocksCommands(Provider):

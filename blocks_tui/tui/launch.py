@@ -54,7 +54,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
                 await pilot.press(key)
                 await pilot.pause()
             await app.workers.wait_for_complete()
-            await pilot.pause(3 * app.PANE_DELAY)  # the sample pane follows a resting cursor
+            await pilot.pause(3 * app.flow.PANE_DELAY)  # the sample pane follows a resting cursor
             svg.append(app.export_screenshot())
 
     with open_cache(path) as cache:

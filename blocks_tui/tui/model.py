@@ -7,6 +7,13 @@ two: a pure ``compute_*`` function that may loop over samples or seriate
 (run in a worker thread) and an ``apply_*`` method that installs its result
 in O(classes²) at most.  A key press only ever reaches the second kind.
 
+Three parts live beside it, each with the model as its only state:
+:class:`~blocks_tui.tui.zoom_path.ZoomPath` (``model.zoom``: where the window
+is), :class:`~blocks_tui.tui.pane_selections.PaneSelections`
+(``model.selections``: what the sample pane can show) and
+:class:`~blocks_tui.tui.outlier_steps.OutlierSteps` (``model.outlier_steps``:
+n / N).
+
 Node numbers: the model keeps a *base* tree (the cache's hierarchy with
 single-child chains contracted, plus any adopted seriation) and shows a
 *display* tree (the base with its children sorted).  Every node number that
@@ -16,18 +23,14 @@ crosses this module's boundary is a display node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
-
 import numpy as np
 
-from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree, block_outliers, confusion_similarity
-from ..analysis.filters import GROUP_PARTS
+from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree, confusion_similarity
 from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
 from ..cache.result_names import default_result
 from ..analysis.view_tree import (
-    child_blocks,
     contract_chains,
     covering_node,
     graft,
@@ -35,24 +38,14 @@ from ..analysis.view_tree import (
     sort_children,
     subtree_stop,
 )
-from ..errors import CacheError
 from .jobs import CacheLike, Filters, SampleData, Seriated, compute_sample_data
-from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
+from .outlier_steps import OutlierStep, OutlierSteps
+from .pane_selections import PaneSelections
+from .zoom_path import ZoomPath
 
 METRICS = ("f1", "precision", "recall")
 SORTS = ("order", "name", "size", "metric")
 __all__ = ["SERIATION_METHODS", "METRICS", "SORTS", "CellInfo", "NodeStats", "OutlierStep", "ViewerModel"]
-
-
-@dataclass
-class Zoom:
-    """One step of the zoom path: a base node, or a range of display positions (a partition block)."""
-
-    node: int | None
-    start: int = 0
-    stop: int = 0
-    blocks: list[tuple[int, int]] | None = None  # partition blocks drawn instead of the children
-    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,17 +76,6 @@ class NodeStats:
     f1: float
 
 
-@dataclass(frozen=True)
-class OutlierStep:
-    """Where ``n``/``N`` moved the cursor: outlier ``index`` of ``total``."""
-
-    index: int
-    total: int
-    true: str
-    predicted: str
-    count: int
-
-
 @dataclass
 class _Preview:
     """An adopted-on-trial seriation, with what to restore on discard."""
@@ -116,7 +98,7 @@ class ViewerModel:
     scale: str = "linear"
     base: Tree = field(init=False)
     display: Tree = field(init=False)
-    zoom: list[Zoom] = field(init=False)
+    zoom: ZoomPath = field(init=False)  # where the window is in the hierarchy
     cursor: tuple[int, int] = (0, 0)  # display positions (true class row, predicted class column)
     highlight: int | None = None  # base node
     preview: _Preview | None = None
@@ -130,12 +112,10 @@ class ViewerModel:
     metrics: GroupMetrics = field(init=False, repr=False)  # per base node
     compare_metrics: GroupMetrics | None = field(init=False, repr=False)
     index: FilteredConfusion = field(init=False, repr=False)  # cells → samples of the active result set
-    outcome_filter: str = "all"  # the sample pane's result-set filter (OUTCOME_FILTERS)
     _old_of_new: np.ndarray = field(init=False, repr=False)
     _new_of_old: np.ndarray = field(init=False, repr=False)
-    _outliers: tuple[tuple[object, ...], list[tuple[int, int, int]]] | None = field(default=None, repr=False)
-    _outlier_at: int = -1
-    problem: str | None = None  # the last damage a lazy read found (one line), for the status line
+    selections: PaneSelections = field(init=False, repr=False)  # what the sample pane can show
+    outlier_steps: OutlierSteps = field(init=False, repr=False)  # n / N through the window's block outliers
 
     @classmethod
     def open(cls, cache: CacheLike, result: str | None = None) -> "ViewerModel":
@@ -146,7 +126,9 @@ class ViewerModel:
         model = cls(cache, Filters(result=result, compare=others[0] if others else None))
         h = cache.hierarchy
         model._set_base(contract_chains(Tree.from_hierarchy(h))[0])
-        model.zoom = [Zoom(model.base.root)]
+        model.zoom = ZoomPath(model, model.base.root)
+        model.selections = PaneSelections(model)
+        model.outlier_steps = OutlierSteps(model)
         model.apply_sample_data(compute_sample_data(cache, model.filters))
         return model
 
@@ -166,14 +148,12 @@ class ViewerModel:
         if not np.array_equal(before, self.display.order):
             pos = self.display.position
             self.cursor = (int(pos[before[self.cursor[0]]]), int(pos[before[self.cursor[1]]]))
-            self.zoom = [z for z in self.zoom if z.node is not None]
-            for z in self.zoom:
-                z.blocks = None
+            self.zoom.drop_partitions()
         self._rebuild_pyramid()
 
     def _rebuild_pyramid(self) -> None:
         self.pyramid = Pyramid(self.shown, self.display.order, self.display.order)
-        self._outliers = None
+        self.outlier_steps.forget()
 
     def apply_sample_data(self, data: SampleData) -> None:
         """Install a finished pass over samples (keeps the cell filters of the current filters)."""
@@ -256,93 +236,13 @@ class ViewerModel:
     def to_base(self, display_node: int) -> int:
         return int(self._old_of_new[display_node])
 
-    # -- the zoom path -------------------------------------------------------------
-    def window(self) -> tuple[int, int]:
-        z = self.zoom[-1]
-        if z.node is None:
-            return z.start, z.stop
-        d = self.to_display(z.node)
-        return int(self.display.start[d]), int(self.display.stop[d])
-
-    def blocks(self) -> list[tuple[int, int]]:
-        """The child blocks of the current zoom: partition blocks if drawn, else the node's children."""
-        z = self.zoom[-1]
-        if z.blocks is not None:
-            return z.blocks
-        if z.node is None:
-            return [(z.start, z.stop)]
-        return child_blocks(self.display, self.to_display(z.node))
-
-    def zoom_node(self) -> int:
-        """The display node the zoom window belongs to (the covering node for a partition block)."""
-        z = self.zoom[-1]
-        if z.node is not None:
-            return self.to_display(z.node)
-        return covering_node(self.display, z.start, z.stop)
-
-    def breadcrumb(self) -> list[str]:
-        return [z.label or self.display.names[self.to_display(z.node)] for z in self.zoom]  # type: ignore[arg-type]
-
-    def zoom_path(self) -> list[int | None]:
-        """Display node of each zoom step (None for a partition block)."""
-        return [None if z.node is None else self.to_display(z.node) for z in self.zoom]
-
-    def zoom_in_at(self, row_bin: int, col_bin: int) -> str | None:
-        """Zoom into the diagonal child block under a cell; returns why not, or None when it zoomed."""
-        frame = self._frame()
-        block_row, block_col = int(frame.block[row_bin]), int(frame.block[col_bin])
-        if block_row != block_col:
-            return "not on a diagonal block: Enter zooms into the block on the diagonal"
-        return self.zoom_in_block(block_row)
-
-    def zoom_in_position(self, position: int) -> str | None:
-        """Zoom into the child block holding a display position (Enter on a response map row)."""
-        starts = [a for a, _ in self.blocks()]
-        return self.zoom_in_block(max(0, int(np.searchsorted(starts, position, side="right")) - 1))
-
-    def zoom_in_block(self, block_row: int) -> str | None:
-        """Zoom into child block ``block_row`` of the window; returns why not, or None when it zoomed."""
-        blocks = self.blocks()
-        a, b = blocks[block_row]
-        if len(blocks) == 1 and (a, b) == self.window():
-            return "this block has no sub-blocks; press b to partition it"
-        if b - a < 2:
-            if len(self.zoom) == 1 and max(y - x for x, y in blocks) < 2:  # a flat cache: no groups at all
-                return "no hierarchy here: b partitions the classes into blocks, s seriates them into a hierarchy"
-            return "a single class: nothing to zoom into"
-        z = self.zoom[-1]
-        if z.blocks is None and z.node is not None:
-            child = self.display.children(self.to_display(z.node))[block_row]
-            self.zoom.append(Zoom(self.to_base(child)))
-        else:
-            self.zoom.append(Zoom(None, a, b, label=f"block {block_row + 1}"))
-        self._clamp_cursor()
-        return None
-
-    def zoom_out(self) -> bool:
-        if len(self.zoom) == 1:
-            return False
-        self.zoom.pop()
-        self._outliers = None
-        return True
-
-    def zoom_to(self, display_node: int) -> None:
-        """Zoom along the hierarchy to a node (its parent, with the cursor on it, for a single class)."""
-        node = display_node
-        if self.display.size(node) < 2 and self.display.parent[node] >= 0:
-            node = int(self.display.parent[node])
-            p = int(self.display.start[display_node])
-            self.cursor = (p, p)
-        self.zoom = [Zoom(self.to_base(n)) for n in self.display.path(node)]
-        self._clamp_cursor()
-        self._outliers = None
-
-    def _clamp_cursor(self) -> None:
-        start, stop = self.window()
+    def clamp_cursor(self) -> None:
+        """Put the cursor back in the window (on its first cell) when a zoom left it outside."""
+        start, stop = self.zoom.window()
         r, c = self.cursor
         if not (start <= r < stop and start <= c < stop):
             self.cursor = (start, start)
-        self._outliers = None
+        self.outlier_steps.forget()
 
     # -- highlight, frame and cursor ----------------------------------------------------
     def set_highlight(self, display_node: int | None) -> None:
@@ -354,7 +254,7 @@ class ViewerModel:
             return None
         d = self.to_display(self.highlight)
         a, b = int(self.display.start[d]), int(self.display.stop[d])
-        start, stop = self.window()
+        start, stop = self.zoom.window()
         return None if a <= start and stop <= b else (a, b)
 
     def frame(self, width: int, height: int, n_levels: int, store: bool = True) -> MatrixFrame:
@@ -363,19 +263,20 @@ class ViewerModel:
         ``store=False`` lays out rows for another view (the response map)
         without replacing the matrix's frame that cursor moves refer to.
         """
-        start, stop = self.window()
-        top = self.zoom_node()
+        start, stop = self.zoom.window()
+        top = self.zoom.node()
         groups = self._gutter_groups(top, start, stop)
         bins, magnify = frame_layout(stop - start, width, height, len(groups))
         frame = matrix_frame(
-            self.pyramid, start, stop, bins, blocks=self.blocks(), band=self.band(), groups=groups,
+            self.pyramid, start, stop, bins, blocks=self.zoom.blocks(), band=self.band(), groups=groups,
             n_levels=n_levels, scale=self.scale, magnify=magnify,
         )
         if store:
             self.last_frame = frame
         return frame
 
-    def _frame(self) -> MatrixFrame:
+    def drawn_frame(self) -> MatrixFrame:
+        """The matrix's last frame, which cursor bins refer to."""
         if self.last_frame is None:
             raise RuntimeError("no frame drawn yet")
         return self.last_frame
@@ -393,11 +294,11 @@ class ViewerModel:
         return out
 
     def cursor_bins(self) -> tuple[int, int]:
-        frame = self._frame()
+        frame = self.drawn_frame()
         return frame.bin_of(self.cursor[0]), frame.bin_of(self.cursor[1])
 
     def set_cursor_bins(self, row_bin: int, col_bin: int) -> None:
-        frame = self._frame()
+        frame = self.drawn_frame()
         self.cursor = (int(frame.edges[row_bin]), int(frame.edges[col_bin]))
 
     def range_name(self, a: int, b: int) -> str:
@@ -409,7 +310,7 @@ class ViewerModel:
         return f"{b - a} classes in {self.display.names[node]} ({names[order[a]]} … {names[order[b - 1]]})"
 
     def cell_info(self, row_bin: int, col_bin: int) -> CellInfo:
-        frame = self._frame()
+        frame = self.drawn_frame()
         rows = (int(frame.edges[row_bin]), int(frame.edges[row_bin + 1]))
         cols = (int(frame.edges[col_bin]), int(frame.edges[col_bin + 1]))
         count = int(frame.counts[row_bin, col_bin])
@@ -428,38 +329,6 @@ class ViewerModel:
             float(m.precision[b]), float(m.recall[b]), float(m.f1[b]),
         )
 
-    # -- the sample pane's selections ------------------------------------------------
-    def cell_selection(self, row_bin: int, col_bin: int) -> Selection:
-        """The samples behind the cell (or bin) under the cursor, exactly those its count counts."""
-        info = self.cell_info(row_bin, col_bin)
-        order = self.display.order
-        ids = self.index.block_samples(order[slice(*info.rows)], order[slice(*info.columns)], shown=self.shown)
-        title = f"{info.true} → {info.predicted}"
-        return self._outcome_filtered(Selection("cell", title, ids, key=(info.rows, info.columns)))
-
-    def node_selection(self, display_node: int, part: int = 0) -> Selection:
-        """A tree node's TP, FN or FP samples (``part`` indexes GROUP_PARTS), with the three as tabs."""
-        a, b = int(self.display.start[display_node]), int(self.display.stop[display_node])
-        classes = self.display.order[a:b]
-        stats = self.node_stats(display_node)
-        tabs = (("TP", stats.tp), ("FN", stats.fn), ("FP", stats.fp))
-        ids = self.index.group_samples(classes, GROUP_PARTS[part % 3])
-        note = f"P {100 * stats.precision:.1f}% R {100 * stats.recall:.1f}% F1 {100 * stats.f1:.1f}%"
-        return self._outcome_filtered(Selection("node", self.display.names[display_node], ids, tabs, part % 3,
-                                                key=(self.to_base(display_node),), note=note))
-
-    def ranked_selection(self, kind: str, title: str, ids: np.ndarray) -> Selection:
-        """A ranked list from elsewhere (a neuron's top samples, mislabel candidates), best first."""
-        ids = np.asarray(ids, dtype=np.int64)
-        return self._outcome_filtered(Selection(kind, title, ids, key=(title, ids)))
-
-    def _outcome_filtered(self, selection: Selection) -> Selection:
-        compare = self.filters.compare
-        topk_b = self.cache.result(compare).topk_index if compare else None
-        return filter_outcomes(selection, self.outcome_filter, self.cache.labels,
-                               self.cache.result(self.filters.result).topk_index, topk_b,
-                               (self.filters.result, compare))
-
     def find(self, query: str, limit: int = 20) -> list[Found]:
         """Classes, groups (nodes of the tree on screen) and samples matching ``query``, best first."""
         cache = self.cache
@@ -469,50 +338,11 @@ class ViewerModel:
         """The active result set's top-1 class for ``sample``."""
         return int(self.cache.result(self.filters.result).topk_index[sample, 0])
 
-    def reveal(self, display_node: int) -> None:
-        """Zoom out until the window holds the whole node."""
-        self._zoom_out_to_hold(int(self.display.start[display_node]), int(self.display.stop[display_node]))
-
-    def _zoom_out_to_hold(self, first: int, stop: int) -> None:
-        """Zoom out until the window holds display positions ``first .. stop - 1`` (or is the whole tree)."""
-        start, end = self.window()
-        while not (start <= first and stop <= end) and self.zoom_out():
-            start, end = self.window()
-
-    def sample_selection(self, sample: int) -> Selection:
-        """One sample, asked for by id: shown even when the right/wrong filter would leave it out."""
-        names = self.cache.class_names
-        label, predicted = int(self.cache.labels[sample]), self.predicted(sample)
-        return Selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
-                         np.array([sample], dtype=np.int64), key=("sample", sample))
-
     def focus_cell(self, true_class: int, predicted_class: int) -> None:
         """Put the cursor on a cell given by class indices, zooming out until the window holds it."""
         r, c = int(self.display.position[true_class]), int(self.display.position[predicted_class])
-        self._zoom_out_to_hold(min(r, c), max(r, c) + 1)
+        self.zoom.hold(min(r, c), max(r, c) + 1)
         self.cursor = (r, c)
-
-    def cycle_outcome_filter(self) -> str:
-        """all → right here and wrong in the compared set → the reverse → all."""
-        if self.filters.compare is None:
-            self.outcome_filter = "all"
-        else:
-            self.outcome_filter = OUTCOME_FILTERS[(OUTCOME_FILTERS.index(self.outcome_filter) + 1) % 3]
-        return self.outcome_filter
-
-    def sample_details(self, sample: int) -> SampleDetails:
-        """The details pane's lines for ``sample``.
-
-        They read every result set and the sources, most for the first time
-        here, on the main thread, on every cursor move: a damaged one (found
-        only now, since open reads no more than it must) is left out and
-        :attr:`problem` says why, rather than raising into the pane.
-        """
-        try:
-            return sample_details(self.cache, sample, self.filters.result, self.cache.class_names)
-        except CacheError as exc:
-            self.problem = str(exc)
-            return sample_details(_Readable(self.cache), sample, self.filters.result, self.cache.class_names)
 
     def cycled_result(self, step: int) -> Filters:
         """The filters with the next (or previous) result set active; the compared one stays unless equal."""
@@ -523,59 +353,12 @@ class ViewerModel:
             compare = self.filters.result
         return replace(self.filters, result=result, compare=compare)
 
-    # -- block outliers -----------------------------------------------------------
-    def outliers(self) -> list[tuple[int, int, int]]:
-        """Off-block cells of the window as ``(row position, column position, count)``, in rank order.
-
-        Ranked by :func:`~blocks_tui.analysis.block_outliers` (count, then surprise); computed
-        once per window, blocks and filter, from the class x class matrix.
-        """
-        key = (tuple(self.window()), tuple(self.blocks()), id(self.pyramid))
-        if self._outliers is None or self._outliers[0] != key:
-            start, stop = self.window()
-            blocks = self.blocks()
-            cells: list[tuple[int, int, int]] = []
-            # Blocks of single classes make every confusion "off-block": no outliers then.
-            if len(blocks) > 1 and max(b - a for a, b in blocks) > 1:
-                idx = self.display.order[start:stop]
-                found = block_outliers(self.shown[np.ix_(idx, idx)], [(a - start, b - start) for a, b in blocks])
-                # found.true / .predicted index the window's rows, i.e. positions - start
-                cells = [(int(r) + start, int(c) + start, int(n))
-                         for r, c, n in zip(found.true, found.predicted, found.count)]
-            self._outliers = (key, cells)
-            self._outlier_at = -1
-        return self._outliers[1]
-
-    def step_outlier(self, step: int) -> OutlierStep | None:
-        """Move the cursor to the next (``step=1``) or previous (-1) block outlier of the window."""
-        cells = self.outliers()
-        if not cells:
-            return None
-        if self._outlier_at < 0:
-            self._outlier_at = 0 if step > 0 else len(cells) - 1
-        else:
-            self._outlier_at = (self._outlier_at + step) % len(cells)
-        r, c, n = cells[self._outlier_at]
-        self.cursor = (r, c)
-        names, order = self.cache.class_names, self.display.order
-        return OutlierStep(self._outlier_at + 1, len(cells), names[order[r]], names[order[c]], n)
-
     # -- partition and seriation ------------------------------------------------------
     def window_similarity(self) -> tuple[np.ndarray, np.ndarray]:
         """The window's classes (display order) and their confusion similarity, for a worker."""
-        start, stop = self.window()
+        start, stop = self.zoom.window()
         idx = self.display.order[start:stop].copy()
         return idx, confusion_similarity(self.counts[np.ix_(idx, idx)])
-
-    def apply_partition(self, blocks: list[tuple[int, int]] | None) -> None:
-        """Draw (and zoom along) partition blocks, given relative to the window; None restores the children."""
-        start, _ = self.window()
-        self.zoom[-1].blocks = None if blocks is None else [(a + start, b + start) for a, b in blocks]
-        self._outliers = None
-
-    def seriation_target(self) -> int | None:
-        """The base node a seriation would replace, or None for a partition block."""
-        return self.zoom[-1].node
 
     def apply_seriation(self, result: Seriated) -> None:
         """Show a seriation as the hierarchy, on trial: :meth:`adopt` keeps it, :meth:`discard` undoes it."""
@@ -609,29 +392,6 @@ class ViewerModel:
         self.metrics = metrics_from_matrix(self.base, self.counts)
         if self.compare_counts is not None:
             self.compare_metrics = metrics_from_matrix(self.base, self.compare_counts)
-        for z in self.zoom:
-            z.blocks = None
-        self.zoom = [z for z in self.zoom if z.node is not None]
+        self.zoom.drop_partitions()
         self._resort()
 
-
-class _Readable:
-    """The parts of a cache that read: result sets whose arrays fail are left out, unreadable sources are blank."""
-
-    def __init__(self, cache: CacheLike) -> None:
-        self._cache = cache
-        self.labels = cache.labels
-        self.result_names = [name for name in cache.result_names if _reads(lambda: cache.result(name).topk_index)]
-        self.sources: list[str] = getattr(cache, "sources", []) if _reads(lambda: getattr(cache, "sources", [])) else []
-
-    def result(self, name: str) -> object:
-        return self._cache.result(name)
-
-
-def _reads(read: Callable[[], object]) -> bool:
-    """Whether ``read()`` gets through without the cache turning out damaged."""
-    try:
-        read()
-    except CacheError:
-        return False
-    return True

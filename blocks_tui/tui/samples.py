@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from rich.cells import cell_len
 
-from ..analysis.sample_selection import OUTCOMES, outcome_change, outcomes
+from ..analysis.sample_selection import OUTCOMES, SampleGroups, outcome_change, outcomes
 
 OUTCOME_MARK = dict(zip(OUTCOMES, ("✓", "≈", "✗")))
 """How the pane marks an outcome: top-1 right, in the top 5, wrong."""
@@ -137,3 +137,15 @@ def sample_details(cache: Any, sample: int, active: str, class_names: Sequence[s
         marks.append((name, OUTCOMES[code]))
     return SampleDetails(sample, sources[sample] if sample < len(sources) else "", class_names[label], top, marks,
                          active)
+
+
+@dataclass(frozen=True)
+class PaneContent:
+    """A selection ready to draw, with the callbacks that read samples on demand."""
+
+    selection: Selection
+    groups: SampleGroups
+    class_names: list[str]
+    outcome_of: Callable[[np.ndarray], np.ndarray]  # ids → outcome codes (OUTCOMES)
+    thumbnails: Callable[[np.ndarray], np.ndarray]  # ascending ids → (n, H, W, 3) uint8
+    details: Callable[[int], SampleDetails]

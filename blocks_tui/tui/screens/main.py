@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import Footer
 
 from ..bindings import MAIN_KEYS, bindings
-from ..images import ImageBackend
+from ..widgets.centre import Centre
 from ..widgets.header import Breadcrumb
 from ..widgets.hierarchy import HierarchyTree
-from ..widgets.matrix import ConfusionMatrix
-from ..widgets.responses import ResponseMap
 from ..widgets.samples import SamplePane
 from ..widgets.status import StatusLine
 from ..widgets.triage import TriagePanel
 from .dialogs import TextDialog
 
+if TYPE_CHECKING:
+    from ..viewer import Viewer
+
 
 class MainScreen(Screen[None]):
-    """Layout only: the app owns the state and handles the widgets' messages.
+    """Layout only: the app and its features own the state and handle the widgets' messages.
 
     Tab is bound here rather than on the app: a screen's own ``tab`` binding
     (focus next) would shadow an app binding, and modal screens keep Tab for
@@ -33,9 +34,9 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#matrix"
     BINDINGS = bindings(MAIN_KEYS)
 
-    def __init__(self, images: ImageBackend) -> None:
+    def __init__(self, viewer: "Viewer") -> None:
         super().__init__()
-        self.images = images
+        self.viewer = viewer
 
     def ask_text(self, question: str, value: str, placeholder: str, done: Callable[[str | None], None]) -> None:
         """A one-line text dialog for the widgets that need one (the triage panel's notes and export)."""
@@ -45,10 +46,8 @@ class MainScreen(Screen[None]):
         yield Breadcrumb(id="header")
         with Horizontal(id="body"):
             yield HierarchyTree(id="tree")
-            with ContentSwitcher(initial="matrix", id="centre"):
-                yield ConfusionMatrix(id="matrix")
-                yield ResponseMap(id="responses")
-            yield SamplePane(self.images, id="selection")
+            yield Centre(self.viewer, id="centre")
+            yield SamplePane(self.viewer.images, id="selection")
         yield TriagePanel(self.ask_text, id="triage")
         yield StatusLine(id="status")
         yield Footer(compact=True)

@@ -14,7 +14,7 @@ and the details lines describe the focused sample in every result set.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
@@ -31,31 +31,19 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...analysis.sample_selection import OUTCOMES, SampleGroups
+from ...analysis.sample_selection import OUTCOMES
 from ...errors import CacheError
 from ...safe_text import printable
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
 from ..kitty_graphics import KittyPlacements
-from ..samples import OUTCOME_MARK, SampleDetails, Selection, fit_outcomes
+from ..samples import OUTCOME_MARK, PaneContent, SampleDetails, fit_outcomes
 from .thumbnail import HALFCELL_TILE, graphics_picture, graphics_tile, halfcell_strips
 
 TILE_GAP = 1  # columns between tiles
 CAPTION_ROWS = 2  # a caption and a gap under each picture
 OUTCOME_STYLE = dict(zip(OUTCOMES, ("green", "yellow", "red")))
 DETAILS_OUTCOME_LINES = 2  # the details block's last lines: every result set's outcome, or as many as fit
-
-
-@dataclass(frozen=True)
-class PaneContent:
-    """A selection ready to draw, with the callbacks that read samples on demand."""
-
-    selection: Selection
-    groups: SampleGroups
-    class_names: list[str]
-    outcome_of: Callable[[np.ndarray], np.ndarray]  # ids → outcome codes (OUTCOMES)
-    thumbnails: Callable[[np.ndarray], np.ndarray]  # ascending ids → (n, H, W, 3) uint8
-    details: Callable[[int], SampleDetails]
 
 
 @dataclass(frozen=True)
@@ -475,6 +463,7 @@ class SamplePane(Vertical):
     def __init__(self, images: ImageBackend, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.images = images
+        self.heading = Text("")  # what the title lines say, as shown
 
     def compose(self) -> ComposeResult:
         yield Static("", id="samples-title")
@@ -494,6 +483,7 @@ class SamplePane(Vertical):
         title.append(f"\n{_count(len(s.ids), 'sample')} · {_count(len(content.groups), 'class')}", style="dim")
         if s.note:
             title.append(f"\n{printable(s.note)}", style="dim")
+        self.heading = title
         self.query_one("#samples-title", Static).update(title, layout=False)  # fixed heights: no layout pass
         tabs = Text()
         for i, (label, count) in enumerate(s.tabs):

@@ -1,0 +1,115 @@
+"""What the sample pane can show, built from the model: a cell's samples, a node's TP/FN/FP, a ranked list.
+
+Every selection passes through the pane's right/wrong filter
+(:data:`~blocks_tui.tui.samples.OUTCOME_FILTERS`), which compares the active
+result set with the compared one; only a sample asked for by id is shown
+regardless.  Textual-free: the selection flow hands what these return to the
+pane widget.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..analysis.filters import GROUP_PARTS
+from ..errors import CacheError
+from .jobs import CacheLike
+from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
+
+if TYPE_CHECKING:
+    from .model import ViewerModel
+
+
+class PaneSelections:
+    """Selections of one :class:`~blocks_tui.tui.model.ViewerModel` (display node numbers)."""
+
+    def __init__(self, model: "ViewerModel") -> None:
+        self.model = model
+        self.outcome_filter = "all"  # one of OUTCOME_FILTERS
+        self.problem: str | None = None  # the last damage a lazy read found (one line), for the status line
+
+    def cell(self, row_bin: int, col_bin: int) -> Selection:
+        """The samples behind the cell (or bin) under the cursor, exactly those its count counts."""
+        m = self.model
+        info = m.cell_info(row_bin, col_bin)
+        order = m.display.order
+        ids = m.index.block_samples(order[slice(*info.rows)], order[slice(*info.columns)], shown=m.shown)
+        return self._filtered(Selection("cell", f"{info.true} → {info.predicted}", ids, key=(info.rows, info.columns)))
+
+    def node(self, display_node: int, part: int = 0) -> Selection:
+        """A tree node's TP, FN or FP samples (``part`` indexes GROUP_PARTS), with the three as tabs."""
+        m = self.model
+        a, b = int(m.display.start[display_node]), int(m.display.stop[display_node])
+        stats = m.node_stats(display_node)
+        tabs = (("TP", stats.tp), ("FN", stats.fn), ("FP", stats.fp))
+        ids = m.index.group_samples(m.display.order[a:b], GROUP_PARTS[part % 3])
+        note = f"P {100 * stats.precision:.1f}% R {100 * stats.recall:.1f}% F1 {100 * stats.f1:.1f}%"
+        return self._filtered(Selection("node", m.display.names[display_node], ids, tabs, part % 3,
+                                        key=(m.to_base(display_node),), note=note))
+
+    def ranked(self, kind: str, title: str, ids: np.ndarray) -> Selection:
+        """A ranked list from elsewhere (a neuron's top samples, mislabel candidates), best first."""
+        ids = np.asarray(ids, dtype=np.int64)
+        return self._filtered(Selection(kind, title, ids, key=(title, ids)))
+
+    def sample(self, sample: int) -> Selection:
+        """One sample, asked for by id: shown even when the right/wrong filter would leave it out."""
+        m = self.model
+        names = m.cache.class_names
+        label, predicted = int(m.cache.labels[sample]), m.predicted(sample)
+        return Selection("sample", f"#{sample}: labelled {names[label]}, predicted {names[predicted]}",
+                         np.array([sample], dtype=np.int64), key=("sample", sample))
+
+    def _filtered(self, selection: Selection) -> Selection:
+        m = self.model
+        compare = m.filters.compare
+        topk_b = m.cache.result(compare).topk_index if compare else None
+        return filter_outcomes(selection, self.outcome_filter, m.cache.labels,
+                               m.cache.result(m.filters.result).topk_index, topk_b, (m.filters.result, compare))
+
+    def cycle_outcome_filter(self) -> str:
+        """all → right here and wrong in the compared set → the reverse → all."""
+        if self.model.filters.compare is None:
+            self.outcome_filter = "all"
+        else:
+            self.outcome_filter = OUTCOME_FILTERS[(OUTCOME_FILTERS.index(self.outcome_filter) + 1) % 3]
+        return self.outcome_filter
+
+    def details(self, sample: int) -> SampleDetails:
+        """The details pane's lines for ``sample``.
+
+        They read every result set and the sources, most for the first time
+        here, on the main thread, on every cursor move: a damaged one (found
+        only now, since open reads no more than it must) is left out and
+        :attr:`problem` says why, rather than raising into the pane.
+        """
+        m = self.model
+        try:
+            return sample_details(m.cache, sample, m.filters.result, m.cache.class_names)
+        except CacheError as exc:
+            self.problem = str(exc)
+            return sample_details(_Readable(m.cache), sample, m.filters.result, m.cache.class_names)
+
+
+class _Readable:
+    """The parts of a cache that read: result sets whose arrays fail are left out, unreadable sources are blank."""
+
+    def __init__(self, cache: CacheLike) -> None:
+        self._cache = cache
+        self.labels = cache.labels
+        self.result_names = [name for name in cache.result_names if _reads(lambda: cache.result(name).topk_index)]
+        self.sources: list[str] = getattr(cache, "sources", []) if _reads(lambda: getattr(cache, "sources", [])) else []
+
+    def result(self, name: str) -> object:
+        return self._cache.result(name)
+
+
+def _reads(read: Callable[[], object]) -> bool:
+    """Whether ``read()`` gets through without the cache turning out damaged."""
+    try:
+        read()
+    except CacheError:
+        return False
+    return True
