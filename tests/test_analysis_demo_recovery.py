@@ -29,7 +29,7 @@ def test_seriation_recovers_the_two_top_level_groups(demo_cache: Path) -> None:
         truth = cache.ground_truth()  # only to know the data set is the demo
         n = cache.n_classes
     assert truth
-    tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+    tree = Tree.from_hierarchy(h)
     top = tree.ancestor_at_depth(1)
     assert sorted(tree.names[c] for c in tree.children(0)) == ["artifacts", "natural"]
 

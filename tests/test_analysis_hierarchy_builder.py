@@ -74,5 +74,5 @@ def test_the_cache_adopts_it_with_source_seriation(tmp_path: Path) -> None:
     with open_cache(tmp_path / "adopt.h5") as cache:
         h = cache.hierarchy
         assert h.source == "seriation"
-        tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+        tree = Tree.from_hierarchy(h)
         assert np.array_equal(tree.order, built.order)

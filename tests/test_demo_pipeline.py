@@ -28,7 +28,7 @@ def demo(demo_cache: Path) -> dict[str, Any]:
             "path": demo_cache,
             "labels": cache.labels,
             "names": cache.class_names,
-            "tree": Tree.from_arrays(h.names, h.parent, h.class_index),
+            "tree": Tree.from_hierarchy(h),
             "source": h.source,
             "predicted": {name: cache.result(name).predicted for name in cache.result_names},
             "attrs": {name: cache.result(name).attrs for name in cache.result_names},

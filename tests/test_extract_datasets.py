@@ -90,7 +90,7 @@ def test_cifar100_pickles_give_two_level_hierarchy(tmp_path: Path) -> None:
     assert len(data) == 40 and data.class_names[3] == "fine3"
     h = data.hierarchy
     assert h is not None and h.source == "cifar100"
-    tree = Tree.from_arrays(h.names, h.parent, h.class_index)
+    tree = Tree.from_hierarchy(h)
     assert tree.classes_of(tree.node_index("high")).tolist() == [5, 6, 7, 8, 9]
     image = data.load(7)
     assert image.size == (32, 32) and image.mode == "RGB"

@@ -22,7 +22,7 @@ from blocks_tui.extract.wordnet import parse_data_noun
 
 
 def _tree(h) -> Tree:  # type: ignore[no-untyped-def]
-    return Tree.from_arrays(h.names, h.parent, h.class_index)
+    return Tree.from_hierarchy(h)
 
 
 def _path_names(h, tree: Tree, cls: int) -> list[str]:  # type: ignore[no-untyped-def]

@@ -23,6 +23,8 @@ def test_the_contracts_cover_every_layer_rule() -> None:
     assert kinds.count("forbidden") >= 4 and "layers" in kinds and "protected" in kinds
     layers = next(c for c in contracts.values() if c["type"] == "layers")["layers"]
     assert layers[-2:] == ["analysis", "cache"] and "tui | demo | extract" in layers
+    viewer = next(c for c in contracts.values() if c["type"] == "layers" and c["containers"] == ["blocks_tui.tui"])
+    assert viewer["layers"][:4] == ["launch", "app", "commands", "features"] and "widgets" in viewer["layers"]
     h5py = next(c for c in contracts.values() if c["type"] == "protected")
     assert h5py["protected_modules"] == ["h5py"] and h5py["allowed_importers"] == ["blocks_tui.cache"]
 

@@ -71,7 +71,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _tree_of(cache) -> Tree:  # noqa: ANN001 - a Cache
     h = cache.hierarchy
-    return Tree.from_arrays(h.names, h.parent, h.class_index)
+    return Tree.from_hierarchy(h)
 
 
 def test_split_is_deterministic_stratified_halves() -> None:

@@ -29,7 +29,7 @@ def data():
 
 def tree_of(data) -> Tree:
     h = data.hierarchy
-    return Tree.from_arrays(h.names, h.parent, h.class_index)
+    return Tree.from_hierarchy(h)
 
 
 def test_hierarchy_is_deep_and_not_in_index_order(data) -> None:

@@ -112,7 +112,7 @@ def test_analysis_never_reads_ground_truth() -> None:
 def _demo(demo_cache: Path):
     cache = open_cache(demo_cache)
     h = cache.hierarchy
-    return cache, Tree.from_arrays(h.names, h.parent, h.class_index), cache.ground_truth()
+    return cache, Tree.from_hierarchy(h), cache.ground_truth()
 
 
 def test_demo_planted_redundant_pair_is_the_top_outlier(demo_cache: Path) -> None:

@@ -40,7 +40,7 @@ def test_outliers_panel_ranks_marks_notes_and_restores_after_a_restart(cache_pat
         from blocks_tui.analysis import Tree
 
         h = cache.hierarchy
-        want = rank_outliers(Tree.from_arrays(h.names, h.parent, h.class_index), cache.labels, r.topk_index,
+        want = rank_outliers(Tree.from_hierarchy(h), cache.labels, r.topk_index,
                              r.topk_prob)
     names = ["cat", "dog", "car", "bus", "van"]
 
@@ -165,7 +165,7 @@ def test_a_mark_saved_in_the_other_direction_is_found(cache_path: Path) -> None:
         from blocks_tui.analysis import Tree
 
         h = cache.hierarchy
-        top = rank_outliers(Tree.from_arrays(h.names, h.parent, h.class_index), cache.labels, r.topk_index,
+        top = rank_outliers(Tree.from_hierarchy(h), cache.labels, r.topk_index,
                             r.topk_prob)[0]
         store.mark(OutlierKey(names[top.predicted], names[top.true]), 4)  # as another result set keyed it
 
