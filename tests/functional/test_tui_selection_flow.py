@@ -25,7 +25,7 @@ from blocks_tui.tui.screens.find import FindScreen
 from blocks_tui.tui.screens.separation import SeparationScreen
 from blocks_tui.tui.selection_flow import SelectionFlow
 
-from test_tui_pilot import run_app, settle
+from viewer_harness import run_app, settle
 
 SIZE = (120, 40)
 

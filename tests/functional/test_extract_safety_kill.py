@@ -20,7 +20,7 @@ import pytest
 from blocks_tui.cache.parts import finished_parts, parts_folder
 from blocks_tui.extract.locks import is_alive
 from test_extract import TESTS, assert_same_cache, run
-from test_extract_datasets import write_image_folder
+from image_files import write_image_folder
 
 ENV = dict(os.environ, PYTHONPATH=str(TESTS))
 

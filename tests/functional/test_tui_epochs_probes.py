@@ -14,7 +14,7 @@ from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.screens.separation import SeparationScreen
 
 from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
-from test_tui_pilot import ORIGINAL, _topk, run_app, settle
+from viewer_harness import ORIGINAL, fake_topk, run_app, settle
 
 LABELS = np.repeat(np.arange(5), 6)
 SIZE = (120, 40)
@@ -27,12 +27,12 @@ def write_epochs_cache(path: Path, probes: bool = True) -> Path:
         w.write_classes(TINY_CLASSES)
         w.write_hierarchy(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX, source="file")
         w.write_samples(LABELS, [f"s{i}" for i in range(30)], np.zeros((30, 48, 48, 3), dtype=np.uint8))
-        w.write_result_set("original", *_topk(np.array(ORIGINAL).ravel(), LABELS, 0.95), attrs={"epoch": 3})
+        w.write_result_set("original", *fake_topk(np.array(ORIGINAL).ravel(), LABELS, 0.95), attrs={"epoch": 3})
         for epoch, predicted in ((1, COARSE), (2, np.where(np.arange(30) % 2, LABELS, COARSE))):
-            w.write_result_set(f"epoch-{epoch}", *_topk(predicted, LABELS, 0.9))
+            w.write_result_set(f"epoch-{epoch}", *fake_topk(predicted, LABELS, 0.9))
         if probes:
-            w.write_result_set("probe:stage1", *_topk(COARSE, LABELS, 0.8))
-            w.write_result_set("probe:stage2", *_topk(LABELS, LABELS, 0.8))
+            w.write_result_set("probe:stage1", *fake_topk(COARSE, LABELS, 0.8))
+            w.write_result_set("probe:stage2", *fake_topk(LABELS, LABELS, 0.8))
         w.write_layer("stage1", np.zeros((5, 2, 1, 1), np.float32), np.zeros((30, 2), np.float16), (1, 2, 4, 4))
         w.write_layer("stage2", np.zeros((5, 2, 1, 1), np.float32), np.zeros((30, 2), np.float16), (1, 2, 2, 2))
     return path

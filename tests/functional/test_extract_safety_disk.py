@@ -27,7 +27,7 @@ from blocks_tui.errors import BlocksError
 from blocks_tui.cache import diskfull
 from blocks_tui.nn.training import save_state_dict
 from test_extract import TESTS, assert_same_cache, extract_args, run
-from test_extract_datasets import write_image_folder
+from image_files import write_image_folder
 
 NOT_ONE_LINE = ("Traceback", "Exception ignored", "HDF5", "Segmentation")
 

@@ -20,6 +20,8 @@ from blocks_tui.cache.heaps import SIGNATURE
 from blocks_tui.tui.model import ViewerModel
 from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT, write_tiny_cache
 
+from time_limits import fail_after
+
 
 def _refused(path: Path, *parts: str) -> str:
     """Open ``path``, expect CacheError, check it is one line holding every part; return it."""
@@ -46,21 +48,11 @@ def _replace(name: str, data: Any, **options: Any) -> Callable[[h5py.File], None
     return change
 
 
-def _guarded(seconds: int) -> None:
-    """Fail the test, rather than stall the suite, if what follows blocks."""
-
-    def alarm(*_: object) -> None:
-        raise TimeoutError(f"still blocked after {seconds} s")
-
-    signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-
-
 # -- not a file --------------------------------------------------------------------------------------------
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "cache.h5"
     os.mkfifo(fifo)
-    _guarded(5)
+    fail_after(5)
     try:
         assert _refused(fifo) == f"{fifo}: is a FIFO, not a cache file"
     finally:
@@ -169,7 +161,7 @@ def test_a_zeroed_heap_object_is_refused_where_hdf5_would_loop_forever(tiny_cach
     tiny_cache.write_bytes(bytes(data))
     # In a child process: if the check ever goes, HDF5 spins in C, and only a kill ends it.
     done = subprocess.run([sys.executable, "-c", _OPEN, str(tiny_cache)], capture_output=True, text=True,
-                          timeout=60, cwd=Path(__file__).parent.parent)
+                          timeout=60, cwd=Path(__file__).parent.parent.parent)
     assert done.stdout.strip() == (f"{tiny_cache}: damaged cache: global heap collection at byte {at:,}: "
                                    f"a free-space object of size 0 (HDF5 would loop forever on it) at byte {at + 16:,}")
 

@@ -18,7 +18,7 @@ from blocks_tui.cache import open_cache
 from blocks_tui.cache.parts import finished_parts, parts_folder, read_part, write_part
 from blocks_tui.extract.command import _resume_hint
 from test_extract import assert_same_cache, datasets_of, extract_args, run
-from test_extract_datasets import write_image_folder
+from image_files import write_image_folder
 
 
 def _save_weights(path: Path, seed: int) -> None:

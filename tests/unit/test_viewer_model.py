@@ -6,15 +6,17 @@ is found in milliseconds and named by the method that made it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from blocks_tui.cache import open_cache
+from blocks_tui.tui.jobs import compute_sample_data, compute_seriation
 from blocks_tui.tui.model import ViewerModel
 
-from test_tui_pilot import ORIGINAL, write_viewer_cache
+from viewer_harness import GRAYSCALE, ORIGINAL, write_viewer_cache
 
 LABELS = np.repeat(np.arange(5), 6)
 PREDICTED = np.array(ORIGINAL).ravel()
@@ -99,3 +101,64 @@ def test_a_sample_selection_and_its_details(model: ViewerModel) -> None:
     assert selection.ids.tolist() == [sample]
     details = model.selections.details(sample)
     assert details.true == "car" and details.top[0][0] == "bus" and details.active == "original"
+
+
+def test_cell_filters_hide_the_diagonal_and_small_counts_without_a_pass(model: ViewerModel) -> None:
+    brute = np.zeros((5, 5), dtype=np.int64)
+    np.add.at(brute, (LABELS, PREDICTED), 1)
+    assert not model.filters.diagonal and np.trace(model.shown) == 0  # hidden by default
+    model.set_cell_filters(diagonal=True)
+    assert np.array_equal(model.shown, brute)
+    model.set_cell_filters(min_count=2)
+    assert np.array_equal(model.shown, np.where(brute >= 2, brute, 0))
+    assert np.array_equal(model.counts, brute)  # the counts stay: only what is drawn changes
+
+
+def test_a_sample_pass_with_filters_and_another_result_set(model: ViewerModel) -> None:
+    gray = np.array(GRAYSCALE).ravel()
+    wanted = replace(model.filters, result="grayscale", compare="original", top_k=None)
+    model.apply_sample_data(compute_sample_data(model.cache, wanted))
+    brute = np.zeros((5, 5), dtype=np.int64)
+    np.add.at(brute, (LABELS, gray), 1)
+    assert model.filters.result == "grayscale" and np.array_equal(model.counts, brute)
+    assert model.kept == len(LABELS)
+    animals = node(model, "animals")
+    f1 = float(model.metric_values()[animals])
+    in_group, hit = np.isin(LABELS, list(ANIMALS)), np.isin(gray, list(ANIMALS))
+    f1_by_hand = 2 * (in_group & hit).sum() / (in_group.sum() + hit.sum())
+    assert f1 == pytest.approx(f1_by_hand)  # the default metric, F1, of the group under grayscale
+    model.set_metric("recall", delta=True)  # grayscale against original
+    original_recall = (np.isin(PREDICTED, list(ANIMALS)) & in_group).sum() / in_group.sum()
+    assert model.metric_values()[animals] == pytest.approx((in_group & hit).sum() / in_group.sum() - original_recall)
+
+
+def test_a_partition_draws_blocks_that_zoom_and_outliers_follow(model: ViewerModel) -> None:
+    model.zoom.partition([(0, 3), (3, 5)])  # relative to the window: the whole tree
+    assert model.zoom.blocks() == [(0, 3), (3, 5)]
+    assert model.zoom.into_block(0) is None
+    assert model.zoom.breadcrumb() == ["all", "block 1"] and model.zoom.window() == (0, 3)
+    assert model.zoom.seriation_target() is None  # a block is no node: nothing to seriate
+    assert model.zoom.out() and model.zoom.blocks() == [(0, 3), (3, 5)]
+    model.zoom.partition(None)
+    assert model.zoom.blocks() == [(0, 2), (2, 5)]  # the children again: animals | vehicles
+
+
+def test_a_seriation_on_trial_is_adopted_or_discarded(model: ViewerModel) -> None:
+    vehicles = node(model, "vehicles")
+    model.zoom.to(vehicles)
+    base_node = model.zoom.seriation_target()
+    assert base_node is not None and model.display.names[model.to_display(base_node)] == "vehicles"
+    before = model.base
+    classes, similarity = model.window_similarity()
+    assert sorted(classes.tolist()) == [2, 3, 4] and similarity.shape == (3, 3)
+    result = compute_seriation(base_node, classes, similarity, model.cache.class_names, "leaf")
+    model.apply_seriation(result)
+    assert model.preview is not None and model.base is not before
+    assert sorted(model.display.order.tolist()) == list(range(5))
+    assert model.zoom.breadcrumb()[-1] == "vehicles" and model.zoom.window() == (2, 5)
+    model.discard()
+    assert model.preview is None and model.base is before
+    model.apply_seriation(result)
+    grafted = model.base
+    model.adopt()
+    assert model.preview is None and model.base is grafted

@@ -21,10 +21,10 @@ from blocks_tui.cache.parts import finished_parts, parts_folder
 from blocks_tui.cli import main
 from blocks_tui.extract.datasets import load_image_file
 from blocks_tui.extract.models import TransformSpec
-from test_extract_datasets import _write_cifar100, write_image_folder
+from image_files import write_cifar100, write_image_folder
 
 WNIDS = ["n01440764", "n01443537", "n04008634"]  # tench, goldfish, projectile
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parent.parent  # the support modules (factory_models) for subprocesses
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_checkpoint_appends_a_result_set(folder: Path, tmp_path: Path, capsys: p
 
 
 def test_cifar100_extraction_gets_superclasses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = _write_cifar100(tmp_path / "c100")
+    root = write_cifar100(tmp_path / "c100")
     out = tmp_path / "c.h5"
     code, err = run(["extract", "--model", "factory_models:tiny", "--num-classes", "10", "--data", f"cifar100:{root}",
                      "--crop", "32", "--workers", "0", "-o", str(out)], capsys)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "blocks_tui"
 
 KNOWN_CYCLES: set[frozenset[str]] = set()  # cycles through imports inside functions that are accepted: none

@@ -14,7 +14,7 @@ import pytest
 from importlinter import api
 from importlinter.cli import lint_imports
 
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def test_the_contracts_cover_every_layer_rule() -> None:

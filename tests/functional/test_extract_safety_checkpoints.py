@@ -19,7 +19,7 @@ import torchvision
 from blocks_tui.cli import main
 from blocks_tui.extract.datasets import open_data
 from test_extract import extract_args, run
-from test_extract_datasets import write_image_folder
+from image_files import write_image_folder
 
 
 class Payload:

@@ -1,7 +1,7 @@
 """SVG snapshots of the viewer on the demo cache (pytest-textual-snapshot).
 
-Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
-and look at the SVGs in ``tests/__snapshots__/test_tui_snapshots/`` before committing them.
+Update after an intended change with ``pytest tests/functional/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in ``tests/functional/__snapshots__/test_tui_snapshots/`` before committing them.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from blocks_tui.cache.triage import (
     triage_path,
 )
 
+from time_limits import fail_after
+
 IDENTITY = CacheIdentity.of("demo.h5", ["cat", "dog", "car"], [f"img/{i}.png" for i in range(10)])
 PAIR = OutlierKey("cat", "dog")
 
@@ -284,18 +286,10 @@ def test_sample_ids_outside_the_cache_are_damage(tmp_path: Path, sample: int) ->
         read_triage(triage_path(cache))
 
 
-def _within(seconds: int):  # noqa: ANN202 - a guard: a hang fails the test instead of stalling the suite
-    def alarm(*_: object) -> None:
-        raise TimeoutError(f"still blocked after {seconds} s")
-
-    signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-
-
 def test_a_fifo_is_left_alone_without_blocking(tmp_path: Path) -> None:
     cache = tmp_path / "demo.h5"
     os.mkfifo(triage_path(cache))
-    _within(5)
+    fail_after(5)
     try:
         store = TriageStore.open(cache, IDENTITY)
         assert "is a FIFO, not a triage file" in store.message and "left untouched" in store.message

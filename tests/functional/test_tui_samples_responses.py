@@ -23,7 +23,7 @@ from blocks_tui.tui.widgets.responses import ResponseMap
 from blocks_tui.tui.widgets.samples import Tile
 
 from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
-from test_tui_pilot import ORIGINAL, GRAYSCALE, _topk, run_app, settle
+from viewer_harness import ORIGINAL, GRAYSCALE, fake_topk, run_app, settle
 
 LABELS = np.repeat(np.arange(5), 6)
 
@@ -46,7 +46,7 @@ def write_response_cache(path: Path) -> Path:
         thumbs = rng.integers(0, 256, size=(n, 48, 48, 3), dtype=np.uint8)
         w.write_samples(LABELS, [f"img/{i:02d}.png" for i in range(n)], thumbs)
         for name, rows in (("original", ORIGINAL), ("grayscale", GRAYSCALE)):
-            w.write_result_set(name, *_topk(np.array(rows).ravel(), LABELS, 0.95))
+            w.write_result_set(name, *fake_topk(np.array(rows).ravel(), LABELS, 0.95))
         w.write_layer("stage1", class_mean, collective.astype(np.float16), (1, 6, 8, 8))
         w.write_layer("stage2", rng.random((5, 3, 2, 2), dtype=np.float32),
                       rng.random((n, 3)).astype(np.float16), (1, 3, 4, 4))

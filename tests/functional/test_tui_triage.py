@@ -16,7 +16,7 @@ from blocks_tui.cache.triage import triage_path
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.screens.dialogs import TextDialog
 
-from test_tui_pilot import ORIGINAL, run_app, settle, write_viewer_cache
+from viewer_harness import ORIGINAL, run_app, settle, write_viewer_cache
 
 SIZE = (120, 40)
 LABELS = np.repeat(np.arange(5), 6)
