@@ -4,6 +4,10 @@ One table feeds the Textual ``BINDINGS`` of the app and the widgets, the
 help screen, the command palette and the keymap check, so they cannot drift
 apart.  Each binding has an id (``scope.name``); a user keymap file maps ids
 to other keys (see :mod:`blocks_tui.tui.keymap`).
+
+App and main-screen keys name the feature that handles them,
+``route('feature.method', args)`` (see :meth:`blocks_tui.tui.app.BlocksApp.action_route`);
+widget keys name the widget's own action.
 """
 
 from __future__ import annotations
@@ -41,29 +45,33 @@ class KeySpec:
 
 APP_KEYS = [
     KeySpec("app.help", "question_mark", "help", "Help", "Show every key binding"),
-    KeySpec("app.find", "slash", "route('navigation.ask_find')", "Find", "Find a class, a group or a sample (#id) and go there"),
+    KeySpec("app.find", "slash", "route('navigation.ask_find')", "Find",
+            "Find a class, a group or a sample (#id) and go there"),
     KeySpec("app.filter", "f", "route('results.ask_filters')", "Filter",
             "Filter the matrix: minimum count, top-k errors, probability ranges, result sets"),
     KeySpec("app.seriate", "s", "route('blocks.ask_seriation')", "Seriate",
             "Seriate the current block with a chosen algorithm and offer it as the hierarchy"),
-    KeySpec("app.partition", "b", "route('blocks.ask_partition')", "Blocks", "Partition the current block into b diagonal blocks"),
-    KeySpec("app.next_outlier", "n", "route('navigation.step_outlier', 1)", "Outlier", "Jump to the next block outlier"),
+    KeySpec("app.partition", "b", "route('blocks.ask_partition')", "Blocks",
+            "Partition the current block into b diagonal blocks"),
+    KeySpec("app.next_outlier", "n", "route('navigation.step_outlier', 1)", "Outlier",
+            "Jump to the next block outlier"),
     KeySpec("app.previous_outlier", "N", "route('navigation.step_outlier', -1)", "Prev outlier",
             "Jump to the previous block outlier", show=False),
     KeySpec("app.zoom_out", "backspace,escape", "route('navigation.zoom_out')", "Back", "Zoom out one level"),
-    KeySpec("app.zoom_top", "Z", "route('navigation.zoom_top')", "Zoom to top", "Zoom out to the whole hierarchy", show=False),
-    KeySpec("app.diagonal", "d", "route('navigation.toggle_diagonal')", "Diagonal", "Show or hide the diagonal (correct predictions)",
-            show=False),
-    KeySpec("app.scale", "c", "route('navigation.toggle_scale')", "Lin/log", "Switch the colour scale between linear and log",
-            show=False),
+    KeySpec("app.zoom_top", "Z", "route('navigation.zoom_top')", "Zoom to top",
+            "Zoom out to the whole hierarchy", show=False),
+    KeySpec("app.diagonal", "d", "route('navigation.toggle_diagonal')", "Diagonal",
+            "Show or hide the diagonal (correct predictions)", show=False),
+    KeySpec("app.scale", "c", "route('navigation.toggle_scale')", "Lin/log",
+            "Switch the colour scale between linear and log", show=False),
     KeySpec("app.metric", "M", "route('navigation.cycle_metric')", "Metric",
             "Cycle the tree metric: F1, precision, recall, their change against another result set", show=False),
     KeySpec("app.sort", "O", "route('navigation.cycle_sort')", "Sort",
             "Cycle how children are sorted: stored order, name, size, metric", show=False),
     KeySpec("app.next_result", "r", "route('results.cycle', 1)", "Result",
             "Show the next result set (original, grayscale, rot90, epoch-N, ...) in the matrix, tree and samples"),
-    KeySpec("app.previous_result", "R", "route('results.cycle', -1)", "Previous result", "Show the previous result set",
-            show=False),
+    KeySpec("app.previous_result", "R", "route('results.cycle', -1)", "Previous result",
+            "Show the previous result set", show=False),
     KeySpec("app.next_epoch", "full_stop", "route('results.step_epoch', 1)", "Next epoch",
             "Step the matrix and the tree to the next training epoch (result sets epoch-N)", show=False),
     KeySpec("app.previous_epoch", "comma", "route('results.step_epoch', -1)", "Previous epoch",
@@ -82,13 +90,14 @@ APP_KEYS = [
 MAIN_KEYS = [
     KeySpec("main.view", "tab", "app.route('centre.toggle')", "Responses",
             "Switch the centre between the confusion matrix and the response map"),
-    KeySpec("main.lower", "t", "app.route('centre.step_threshold', -1)", "T−", "Response map: lower the threshold T by 0.05"),
-    KeySpec("main.raise", "T", "app.route('centre.step_threshold', 1)", "T+", "Response map: raise the threshold T by 0.05",
-            show=False),
+    KeySpec("main.lower", "t", "app.route('centre.step_threshold', -1)", "T−",
+            "Response map: lower the threshold T by 0.05"),
+    KeySpec("main.raise", "T", "app.route('centre.step_threshold', 1)", "T+",
+            "Response map: raise the threshold T by 0.05", show=False),
     KeySpec("main.previous_layer", "left_square_bracket", "app.route('centre.step_layer', -1)", "Layer",
             "Response map: previous layer"),
-    KeySpec("main.next_layer", "right_square_bracket", "app.route('centre.step_layer', 1)", "Next layer", "Response map: next layer",
-            show=False),
+    KeySpec("main.next_layer", "right_square_bracket", "app.route('centre.step_layer', 1)", "Next layer",
+            "Response map: next layer", show=False),
     KeySpec("main.focus_next", "w", "app.focus_next", "Next pane",
             "Move the focus to the next pane: tree, centre, samples", show=False),
     KeySpec("main.focus_previous", "W,shift+tab", "app.focus_previous", "Previous pane",
@@ -118,10 +127,8 @@ RESPONSE_KEYS = [
     KeySpec("responses.right", "l,right", "cursor(0,1)", "Right", "Next neuron (less relevant)", show=False),
     KeySpec("responses.page_left", "H", "cursor(0,-8)", "Left 8", "Eight neurons to the left", show=False),
     KeySpec("responses.page_right", "L", "cursor(0,8)", "Right 8", "Eight neurons to the right", show=False),
-    KeySpec("responses.first", "g,home", "first", "Most relevant", "Cursor to the most relevant neuron",
-            show=False),
-    KeySpec("responses.last", "G,end", "last", "Least relevant", "Cursor to the least relevant neuron",
-            show=False),
+    KeySpec("responses.first", "g,home", "first", "Most relevant", "Cursor to the most relevant neuron", show=False),
+    KeySpec("responses.last", "G,end", "last", "Least relevant", "Cursor to the least relevant neuron", show=False),
     KeySpec("responses.zoom_in", "enter", "zoom_in", "Zoom", "Zoom into the block of the row under the cursor"),
 ]
 

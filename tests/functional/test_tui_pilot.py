@@ -293,7 +293,7 @@ def test_help_lists_every_binding_and_the_palette_runs_commands(viewer_cache: Pa
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = "".join(str(s.render()) for s in app.screen.query(Static))
-        table = app.screen._keys()
+        table = app.screen.keys_table()
         ids = [str(cell) for cell in table.columns[2].cells]
         assert all(spec.id in ids for spec in ALL_KEYS)
         assert "keymap.toml" in text or "none.toml" in text

@@ -329,9 +329,9 @@ def test_textual_image_modes_use_a_widget_per_tile(response_cache: Path) -> None
         tiles = [t for t in app.main.query(Tile) if t.view.sample is not None]
         assert [t.view.sample for t in tiles] == grid.visible_samples and len(tiles) == 1
         image = tiles[0].query_one(".tile-image")
-        assert type(image).__name__ == "UnicodeImage" and image._image is not None
+        assert type(image).__name__ == "UnicodeImage" and image.image is not None
         want = grid.content.thumbnails(np.array(grid.visible_samples))[0]
-        np.testing.assert_array_equal(np.asarray(image._image), want)  # the cached thumbnail, as a PIL image
+        np.testing.assert_array_equal(np.asarray(image.image), want)  # the cached thumbnail, as a PIL image
 
     _run_with_images(response_cache, "unicode", check)
 

@@ -147,5 +147,11 @@ def test_every_entry_point_names_one_selection_in_pane_and_status(probed_demo: P
         await pilot.resize_terminal(*SIZE)
         assert await step(app, pilot, "resize") == seen["cell before a resize"]
 
+        await pilot.resize_terminal(60, 16)  # the smallest size the viewer takes: fewer cells than classes
+        await step(app, pilot, "zoom to the top", "Z")
+        assert app.centre.matrix.frame is not None and app.centre.matrix.frame.bins < len(m.cache.class_names)
+        kind, title = await step(app, pilot, "bin", "j", "l")
+        assert kind == "Cell" and "classes in" in title  # a bin of several classes, named alike in both
+
     run_app(probed_demo, script, size=SIZE)
-    assert len(seen) == 22  # every step above ran
+    assert len(seen) == 24  # every step above ran

@@ -36,10 +36,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(self._thumbnails(), id="help-images")
-            yield Static(self._keys(), id="help-keys")
+            yield Static(self.keys_table(), id="help-keys")
             yield Static(self._legend(), id="help-legend")
 
-    def _keys(self) -> Table:
+    def keys_table(self) -> Table:
+        """Every binding: its keys as this keymap has them, what it does, and its id."""
         keys = effective_keys(self.keymap)
         table = Table(title="blocks-tui keys", title_justify="left", expand=True, box=None, padding=(0, 1))
         table.add_column("keys", style="bold cyan", no_wrap=True)
