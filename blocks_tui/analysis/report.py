@@ -58,6 +58,7 @@ import numpy as np
 
 from ..cache.result_names import is_transformed
 from ..cache.triage import OutlierKey, SampleKey, TriageEntry
+from ..numbers import percent
 from ..safe_text import json_escaped, printable
 from .hierarchy import Tree
 from .filters import filtered_confusion
@@ -379,7 +380,7 @@ def render_markdown(report: Report) -> str:
         found = [g for g in report.sensitive_groups if g.result == name]
         lines += [f"### `{name}` vs `{report.result}`", ""]
         lines += _table(["#", "group", "classes", "samples", "recall before", "recall after", "drop"],
-                        [[g.rank, g.group, g.classes, g.support, f"{100 * g.before:.1f}%", f"{100 * g.after:.1f}%",
+                        [[g.rank, g.group, g.classes, g.support, percent(g.before), percent(g.after),
                           f"{100 * g.drop:.1f} pts"] for g in found]) if found else \
             ["No group loses 10 or more points of recall."]
         lines += [""]

@@ -58,6 +58,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..short_names import distinct_shortenings
 from .confusion import confusion_matrix
 from .hierarchy import Tree
 from .metrics import metric_change
@@ -393,6 +394,9 @@ def outlier_cells(rank: int, row: OutlierRow, class_names: Sequence[str], node_n
 
 def mislabel_cells(rank: int, row: MislabelRow, class_names: Sequence[str]) -> list[str]:
     """One mislabel candidate as the triage table shows it (columns :data:`MISLABEL_COLUMNS`)."""
-    top = " ".join(f"{class_names[c][:10]} {p:.0%}" for c, p in zip(row.top_classes[:5], row.top_probs[:5]))
+    top5 = list(zip(row.top_classes[:5], row.top_probs[:5]))
+    # Cut long names where they differ: `class-00383` must not read as `class-0038`, like `class-00384`.
+    short = distinct_shortenings([class_names[c] for c, _ in top5], 12)
+    top = " ".join(f"{name} {p:.0%}" for name, (_, p) in zip(short, top5))
     return [str(rank), f"#{row.sample}", class_names[row.label], class_names[row.predicted],
             f"{row.predicted_prob:.3f}", f"{row.label_prob:.1e}", top]

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import UsageError
 from .options import add_cache_argument
-from .paths import the_cache
+from .paths import existing_cache
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.tolerance <= 100:
         raise UsageError("--tolerance takes points of recall in [0, 100]")
-    with open_cache(the_cache(args)) as cache:
+    with open_cache(existing_cache(args)) as cache:
         try:
             series = epoch_series(cache.result_names, lambda name: cache.result(name).attrs, args.series or "")
         except ValueError as exc:

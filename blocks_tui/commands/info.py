@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..cache import open_cache
     from ..render.info import render_info
-    from .paths import the_cache
+    from .paths import existing_cache
 
-    with open_cache(the_cache(args)) as cache:
+    with open_cache(existing_cache(args)) as cache:
         render_info(Console(), cache)
     return 0

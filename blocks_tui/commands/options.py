@@ -47,8 +47,9 @@ def add_extract_options(p: argparse.ArgumentParser, bench: bool = False) -> None
     model = p.add_argument_group("model")
     model.add_argument("--model", metavar="NAME", default="resnet18" if bench else None,
                        help="a torchvision classifier (resnet50, vit_b_16, ...) or package.module:factory")
-    model.add_argument("--weights", default="none" if bench else "DEFAULT", metavar="W",
-                       help="DEFAULT, a weights name such as IMAGENET1K_V2, or none (default: %(default)s)")
+    model.add_argument("--weights", default="none" if bench else None, metavar="W",
+                       help="DEFAULT, a weights name such as IMAGENET1K_V2, or none (default: DEFAULT; none with "
+                       "--checkpoint, whose file holds the weights)")
     model.add_argument("--checkpoint", metavar="FILE", help="a state_dict or a whole saved model")
     model.add_argument("--trust-checkpoint", action="store_true",
                        help="allow a checkpoint that needs the full unpickler (a whole saved model); "

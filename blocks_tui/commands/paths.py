@@ -8,11 +8,12 @@ overwrite its own input, the user's triage marks, or a FIFO or device.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import BlocksError, UsageError
+from ..errors import BlocksError, CacheError, UsageError
 
 DEFAULT_CACHE_DIR = Path("cache")
 CACHE_DIR_ENV = "BLOCKS_CACHE_DIR"
@@ -37,6 +38,31 @@ def resolve_cache(name_or_path: str, folder: Path) -> Path:
 def the_cache(args: argparse.Namespace) -> Path:
     """The cache the ``CACHE`` argument names, in the cache folder unless it is a path."""
     return resolve_cache(args.cache, cache_dir(args))
+
+
+def existing_cache(args: argparse.Namespace) -> Path:
+    """The cache to read; a missing one is an error that says how to get one."""
+    path = the_cache(args)
+    if path.exists() or path.is_symlink():  # a dangling link: the reader says what is wrong with it
+        return path
+    raise CacheError(f"{path}: no such file; {missing_cache_hint(path, cache_dir(args))}")
+
+
+def missing_cache_hint(path: Path, folder: Path) -> str:
+    """The next step for a cache that is not there: build the demo, a name close to the one typed, or what
+    the folder holds."""
+    if path == folder / f"{DEMO_NAME}.h5":
+        return "`blocks-tui demo` builds the demo cache there (about a minute on a laptop)"
+    where = path.parent if str(path.parent) else Path(".")
+    caches = sorted(p.name for p in where.glob("*.h5")) if where.is_dir() else []
+    close = difflib.get_close_matches(path.name, caches, n=3, cutoff=0.6)
+    if close:
+        return f"did you mean {' or '.join(close)}?"
+    if caches:
+        shown = ", ".join(caches[:6]) + (f" and {len(caches) - 6} more" if len(caches) > 6 else "")
+        return f"{where} holds {shown}"
+    return (f"{where} holds no caches: `blocks-tui demo` builds one, `blocks-tui extract` makes one from your "
+            "model and images")
 
 
 def writable_output(path: Path, overwrite: bool) -> Path:

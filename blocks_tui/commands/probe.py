@@ -7,7 +7,7 @@ import time
 
 from ..safe_text import plain
 from .options import add_cache_argument, add_probe_options, probe_settings
-from .paths import the_cache
+from .paths import existing_cache
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..extract.probe import resolve_layers, run_probes_with_progress
     from ..render.probes import render_probes
 
-    path = the_cache(args)
+    path = existing_cache(args)
     settings = probe_settings(args, args.engine)
     with open_cache(path) as cache:
         layers = resolve_layers(cache, args.layers)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError
 from ..safe_text import printable
 from .options import add_cache_argument
-from .paths import output_beside, the_cache
+from .paths import output_beside, existing_cache
 
 if TYPE_CHECKING:
     from ..analysis.report import Report
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     if min(args.top, args.samples) < 0:
         raise UsageError("--top and --samples must be 0 or more")
-    source = the_cache(args)
+    source = existing_cache(args)
     output = Path(args.output) if args.output and args.output != "-" else None
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give a file name such as {output / 'report.md'}")

@@ -29,13 +29,13 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis import Tree, summarize
     from ..cache import open_cache
     from ..render.summary import render_summary, summary_json, summary_title
-    from .paths import the_cache
+    from .paths import existing_cache
 
     if args.top < 0:
         raise UsageError("--top must be 0 or more")
     if args.depth is not None and args.depth < 0:
         raise UsageError("--depth must be 0 or more")
-    with open_cache(the_cache(args)) as cache:
+    with open_cache(existing_cache(args)) as cache:
         result = cache.require_result(args.result)
         summary = summarize(
             Tree.from_hierarchy(cache.hierarchy),

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..safe_text import printable
 from .options import add_cache_argument, add_images_option
-from .paths import output_beside, the_cache
+from .paths import output_beside, existing_cache
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 def run(args: argparse.Namespace) -> int:
     from ..tui.launch import screenshot, view
 
-    path = the_cache(args)
+    path = existing_cache(args)
     if args.screenshot:
         try:
             width, height = (int(v) for v in args.size.lower().split("x"))

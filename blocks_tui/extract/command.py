@@ -112,9 +112,15 @@ def check_numbers(args: Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
 
 
+def weights_of(args: Namespace) -> str:
+    """``--weights`` as given, else DEFAULT, or none with ``--checkpoint``: a checkpoint says where its
+    weights come from, and published weights would only have to match its head."""
+    return args.weights or ("none" if args.checkpoint else "DEFAULT")
+
+
 def model_from(args: Namespace, num_classes: int | None) -> LoadedModel:
     """The model the ``--model/--weights/--checkpoint/--resize...`` options describe."""
-    return load_model(args.model, args.weights, Path(args.checkpoint) if args.checkpoint else None,
+    return load_model(args.model, weights_of(args), Path(args.checkpoint) if args.checkpoint else None,
                       num_classes, transform_from(args), args.download,
                       trust_checkpoint=getattr(args, "trust_checkpoint", False))
 
@@ -125,7 +131,7 @@ def build_plan(args: Namespace, output: Path, config_extra: dict[str, Any] | Non
     torch.manual_seed(args.seed)
     data = open_data(args.data, download=args.download, limit=args.limit, demo_split=_demo_split)
     num_classes = args.num_classes
-    if num_classes is None and args.weights.lower() == "none" and not args.checkpoint:
+    if num_classes is None and weights_of(args).lower() == "none" and not args.checkpoint:
         num_classes = len(data.class_names)  # a fresh, untrained head: size it to the data
     loaded = model_from(args, num_classes)
     if loaded.num_classes != len(data.class_names):

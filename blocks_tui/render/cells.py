@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..numbers import UNDEFINED
+
 
 def byte_size(n: float) -> str:
     """``n`` bytes in B, KiB, MiB or GiB, whichever reads best."""
@@ -16,8 +18,8 @@ def byte_size(n: float) -> str:
 
 def score(value: float | None) -> Text:
     """A 0–1 score as a percentage, red to green, or a dash when undefined."""
-    if value is None:
-        return Text("—", style="dim")
+    if value is None or value != value:  # None or NaN: undefined (an empty group's recall)
+        return Text(UNDEFINED, style="dim")
     style = "green" if value >= 0.9 else "yellow" if value >= 0.7 else "red"
     return Text(f"{100 * value:5.1f}", style=style)
 

@@ -138,6 +138,8 @@ class BlocksApp(App[None]):
         self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
+        if self.main not in self.screen_stack:
+            return  # a resize before start-up: on_mount checks once the main screen is up
         small = isinstance(self.screen, TooSmallScreen)
         if too_small(width, height):
             if small:
@@ -221,7 +223,10 @@ class BlocksApp(App[None]):
         getattr(self.feature(name), method)(*args)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keys that mean nothing in the current centre view leave the footer (and do nothing)."""
+        """Keys that mean nothing in the current centre view leave the footer (and do nothing); behind the
+        too-small screen only quitting works, since nothing else can be seen."""
+        if isinstance(self.screen, TooSmallScreen):
+            return action == "quit"
         if action == "route" and parameters and self.main.is_mounted:
             target = parameters[0]
             if target in self.RESPONSE_ONLY | self.MATRIX_ONLY:

@@ -84,6 +84,8 @@ APP_KEYS = [
             "Rank the block outliers (class pairs confused across groups) and triage them"),
     KeySpec("app.mislabels", "m", "route('triage.toggle', 'mislabels')", "Mislabels",
             "Rank the samples whose label is most likely wrong and triage them"),
+    KeySpec("app.palette", "ctrl+p", "command_palette", "palette", "Command palette: every action here, by name",
+            show=False),
     KeySpec("app.quit", "q", "quit", "Quit", "Quit blocks-tui", show=False),
 ]
 
@@ -98,6 +100,8 @@ MAIN_KEYS = [
             "Response map: previous layer"),
     KeySpec("main.next_layer", "right_square_bracket", "app.route('centre.step_layer', 1)", "Next layer",
             "Response map: next layer", show=False),
+    KeySpec("main.marks", "1,2,3,4,0", "app.route('triage.marks_need_a_row')", "Mark",
+            "Outside the outliers or mislabels panel: say where marks go (o or m opens it)", show=False),
     KeySpec("main.focus_next", "w", "app.focus_next", "Next pane",
             "Move the focus to the next pane: tree, centre, samples", show=False),
     KeySpec("main.focus_previous", "W,shift+tab", "app.focus_previous", "Previous pane",
@@ -156,10 +160,10 @@ TABLE_KEYS = [
 ]
 
 TRIAGE_KEYS = [
-    KeySpec("triage.redundant", "1", "mark(1)", "Redundant", "Mark the row: redundant classes"),
-    KeySpec("triage.mislabeled", "2", "mark(2)", "Mislabeled", "Mark the row: mislabeled"),
-    KeySpec("triage.ambiguous", "3", "mark(3)", "Ambiguous", "Mark the row: ambiguous"),
-    KeySpec("triage.expected", "4", "mark(4)", "Expected", "Mark the row: expected, nothing to fix"),
+    KeySpec("triage.redundant", "1", "mark(1)", "Redundant", "Mark the row: redundant classes, then on to the next row"),
+    KeySpec("triage.mislabeled", "2", "mark(2)", "Mislabeled", "Mark the row: mislabeled, then on to the next row"),
+    KeySpec("triage.ambiguous", "3", "mark(3)", "Ambiguous", "Mark the row: ambiguous, then on to the next row"),
+    KeySpec("triage.expected", "4", "mark(4)", "Expected", "Mark the row: expected, nothing to fix; then on to the next row"),
     KeySpec("triage.clear", "0", "mark(0)", "Clear", "Clear the row's mark and note", show=False),
     KeySpec("triage.note", "e", "note", "Note", "Add or edit the row's free-text note"),
     KeySpec("triage.export", "E", "export", "Export", "Write the decisions to another file", show=False),

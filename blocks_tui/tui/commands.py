@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 def palette_commands(app: "BlocksApp") -> Iterator[tuple[str, Callable[[], Awaitable[None] | None], str]]:
     """(name, callback, help) for every command; widget actions run on their widget."""
     for spec in ALL_KEYS:
+        if spec.action == "command_palette":
+            continue  # the palette is open already
         target = TARGETS[spec.scope]
         yield (f"{spec.label} ({spec.scope})" if spec.scope not in ("app", "main") else spec.label,
                partial(app.run_scoped_action, spec.action, target), f"{spec.help}  [{spec.id}]")

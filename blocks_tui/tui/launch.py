@@ -10,6 +10,18 @@ from ..cache import open_cache
 from ..errors import BlocksError
 
 
+def terminal_problem() -> str | None:
+    """Why the viewer cannot run here, if it cannot: Textual reads keys from stdin and draws on stderr."""
+    def tty(stream: object) -> bool:
+        return bool(stream) and stream.isatty()  # type: ignore[attr-defined]
+
+    if not tty(sys.__stdin__):
+        return "the viewer reads keys from stdin, which is not a terminal"
+    if not tty(sys.__stderr__):
+        return "the viewer draws on stderr, which is redirected (2>...): run it with stderr on the terminal"
+    return None
+
+
 def view(path: Path, result: str | None = None, images: str = "auto") -> int:
     """Validate the cache and the result set first, so mistakes are one-line errors, then run the app.
 
@@ -19,9 +31,9 @@ def view(path: Path, result: str | None = None, images: str = "auto") -> int:
     with open_cache(path) as cache:
         if result is not None:
             cache.require_result(result)
-        if not (sys.__stdin__ and sys.__stdin__.isatty() and sys.__stderr__ and sys.__stderr__.isatty()):
-            # Textual reads keys from stdin and draws on stderr: without a terminal it would hang.
-            raise BlocksError(f"the viewer needs a terminal; for text output run `blocks-tui summary {path}`")
+        problem = terminal_problem()
+        if problem:  # without a terminal Textual would hang, or draw into a log file
+            raise BlocksError(f"{problem}; for text output run `blocks-tui summary {path}`")
         from .app import BlocksApp
         from .images import choose_backend
         from .model import ViewerModel

@@ -59,6 +59,7 @@ class CellInfo:
     count: int
     share: float | None  # of the true rows' samples, when there are any
     diagonal: bool
+    hidden: bool = False  # a diagonal cell the cell filters hide: ``count`` is still its true count
 
 
 @dataclass(frozen=True)
@@ -316,9 +317,12 @@ class ViewerModel:
         count = int(frame.counts[row_bin, col_bin])
         true_classes = self.display.order[rows[0] : rows[1]]
         support = int(self.counts[true_classes].sum())
+        hidden = rows == cols and not self.filters.diagonal
+        if hidden:  # the drawn cell is blank, but its samples are there: say how many
+            count = int(self.counts[np.ix_(true_classes, true_classes)].sum())
         return CellInfo(
             rows, cols, self.range_name(*rows), self.range_name(*cols), count,
-            count / support if support else None, rows == cols,
+            count / support if support else None, rows == cols, hidden,
         )
 
     def node_stats(self, display_node: int) -> NodeStats:

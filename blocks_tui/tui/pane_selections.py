@@ -15,6 +15,7 @@ import numpy as np
 
 from ..analysis.filters import GROUP_PARTS
 from ..errors import CacheError
+from ..numbers import metrics_line
 from .jobs import CacheLike
 from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
 
@@ -35,8 +36,15 @@ class PaneSelections:
         m = self.model
         info = m.cell_info(row_bin, col_bin)
         order = m.display.order
+        title = f"{info.true} → {info.predicted}"
+        if info.hidden:  # a blank diagonal cell: the samples it holds, then its classes' errors
+            classes = order[slice(*info.rows)]
+            right, wrong = m.index.group_samples(classes, "tp"), m.index.group_samples(classes, "fn")
+            note = f"{len(right):,} here + {len(wrong):,} errors"  # the status line says the diagonal is hidden
+            return self._filtered(Selection("cell", title, np.concatenate([right, wrong]),
+                                            key=(info.rows, info.columns), note=note))
         ids = m.index.block_samples(order[slice(*info.rows)], order[slice(*info.columns)], shown=m.shown)
-        return self._filtered(Selection("cell", f"{info.true} → {info.predicted}", ids, key=(info.rows, info.columns)))
+        return self._filtered(Selection("cell", title, ids, key=(info.rows, info.columns)))
 
     def node(self, display_node: int, part: int = 0) -> Selection:
         """A tree node's TP, FN or FP samples (``part`` indexes GROUP_PARTS), with the three as tabs."""
@@ -45,7 +53,7 @@ class PaneSelections:
         stats = m.node_stats(display_node)
         tabs = (("TP", stats.tp), ("FN", stats.fn), ("FP", stats.fp))
         ids = m.index.group_samples(m.display.order[a:b], GROUP_PARTS[part % 3])
-        note = f"P {100 * stats.precision:.1f}% R {100 * stats.recall:.1f}% F1 {100 * stats.f1:.1f}%"
+        note = metrics_line(stats.precision, stats.recall, stats.f1)
         return self._filtered(Selection("node", m.display.names[display_node], ids, tabs, part % 3,
                                         key=(m.to_base(display_node),), note=note))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..numbers import metrics_line, percent
 from .model import CellInfo, NodeStats, ViewerModel
 
 
@@ -29,8 +30,8 @@ def cell_status(info: CellInfo, prefix: str = "") -> Text:
         (prefix, "bold"),
         ("true ", "dim"), (info.true, "bold"), ("  →  predicted ", "dim"), (info.predicted, "bold"),
         ("  ·  ", "dim"), (f"{info.count:,}", "bold cyan"),
-        ("" if info.share is None else f" ({100 * info.share:.1f}% of the row)", "dim"),
-        ("  (diagonal)" if info.diagonal else "", "dim"),
+        ("" if info.share is None else f" ({percent(info.share)} of the row)", "dim"),
+        ("  (diagonal, hidden: d shows it)" if info.hidden else "  (diagonal)" if info.diagonal else "", "dim"),
     )
 
 
@@ -40,7 +41,7 @@ def node_status(stats: NodeStats, prefix: str = "") -> Text:
         (prefix, "bold"), ("node ", "dim"), (stats.name, "bold"),
         ("  ·  ", "dim"), (f"{stats.classes:,} {'class' if stats.classes == 1 else 'classes'}", "bold cyan"),
         ("  ·  ", "dim"),
-        (f"P {100 * stats.precision:.1f}%  R {100 * stats.recall:.1f}%  F1 {100 * stats.f1:.1f}%", ""),
+        (metrics_line(stats.precision, stats.recall, stats.f1, gap="  "), ""),
     )
 
 

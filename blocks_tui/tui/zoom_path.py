@@ -79,8 +79,11 @@ class ZoomPath:
         """Zoom into the diagonal child block under a matrix cell; returns why not, or None when it zoomed."""
         frame = self.model.drawn_frame()
         block_row, block_col = int(frame.block[row_bin]), int(frame.block[col_bin])
-        if block_row != block_col:
-            return "not on a diagonal block: Enter zooms into the block on the diagonal"
+        if block_row != block_col:  # the two lie in different child blocks: only the window holds both
+            info = self.model.cell_info(row_bin, col_bin)
+            where = self.breadcrumb()[-1]
+            return (f"{info.true} and {info.predicted} meet only in {where}, no smaller block holds both; "
+                    "the pane shows this cell's samples")
         return self.into_block(block_row)
 
     def into_position(self, position: int) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 import torch
 import torchvision
 
+from blocks_tui.cache import open_cache
 from blocks_tui.cli import main
 from blocks_tui.extract.datasets import open_data
 from test_extract import extract_args, run
@@ -124,3 +125,19 @@ def test_cifar_files_of_the_wrong_shape_fail_in_one_line(tmp_path: Path, capsys:
     code = main(["extract", "--model", "resnet18", "--data", f"cifar10:{root}", "-o", str(tmp_path / "c.h5")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "holds a list, not a dict" in err, err
+
+
+def test_a_checkpoint_needs_no_weights_option(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16: a checkpoint says where its weights come from; published ImageNet weights with 1000 classes
+    would only clash with its 3-class head (and were the default)."""
+    torch.manual_seed(4)
+    ckpt = tmp_path / "three.pt"
+    model = torchvision.models.resnet18(weights=None, num_classes=3)
+    torch.save(model.state_dict(), ckpt)
+    args = ["extract", "--model", "resnet18", "--checkpoint", str(ckpt), "--num-classes", "3",
+            "--data", f"imagefolder:{folder}", "--crop", "32", "--batch-size", "4", "--workers", "0",
+            "--layers", "layer4", "-o", str(tmp_path / "ckpt.h5")]
+    code, err = run(args, capsys)
+    assert code == 0, err
+    with open_cache(tmp_path / "ckpt.h5") as cache:
+        assert cache.config["weights"] == "none" and len(cache.class_names) == 3

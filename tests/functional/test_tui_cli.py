@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -23,12 +25,44 @@ def test_view_resolves_names_like_summary(tmp_path: Path, capsys: pytest.Capture
     assert code == 1 and str(tmp_path / "absent.h5") in err
 
 
+def test_a_missing_cache_says_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16: in an empty folder `view` only said `cache/demo.h5: no such file`; a typo got no hint."""
+    folder = tmp_path / "cache"
+    code, _, err = run_cli(["view", "--cache-dir", str(folder)], capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert f"{folder / 'demo.h5'}: no such file; `blocks-tui demo` builds the demo cache there" in err
+    folder.mkdir()
+    (folder / "demo.h5").write_bytes(b"")
+    (folder / "imagenet-val.h5").write_bytes(b"")
+    code, _, err = run_cli(["summary", "dmeo", "--cache-dir", str(folder)], capsys)
+    assert code == 1 and "dmeo.h5: no such file; did you mean demo.h5?" in err
+    code, _, err = run_cli(["info", "zzz", "--cache-dir", str(folder)], capsys)
+    assert code == 1 and "holds demo.h5, imagenet-val.h5" in err
+    code, _, err = run_cli(["report", str(tmp_path / "elsewhere" / "x.h5")], capsys)
+    assert code == 1 and "holds no caches: `blocks-tui demo` builds one" in err
+
+
+def test_view_with_stderr_redirected_says_so(tiny_cache: Path, tmp_path: Path) -> None:
+    """Issue 16: `view ... 2>err.log` said "needs a terminal" although stdin and stdout were terminals."""
+    main, terminal = pty.openpty()
+    try:
+        with open(tmp_path / "err.log", "w") as log:
+            done = subprocess.run([sys.executable, "-m", "blocks_tui", "view", str(tiny_cache)], stdin=terminal,
+                                  stdout=terminal, stderr=log, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(main)
+    err = (tmp_path / "err.log").read_text()
+    assert done.returncode == 1 and err.count("\n") == 1, err
+    assert "draws on stderr, which is redirected" in err
+
+
 def test_view_checks_the_result_set_then_needs_a_terminal(tiny_cache: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["view", str(tiny_cache), "--result", "nope"], capsys)
     assert code == 2 and "no result set 'nope'" in err and "original, grayscale" in err
     code, _, err = run_cli(["view", str(tiny_cache)], capsys)  # pytest's stdin is no terminal
-    assert code == 1 and "needs a terminal" in err and err.count("\n") == 1
+    assert code == 1 and "reads keys from stdin, which is not a terminal" in err and err.count("\n") == 1
 
 
 def test_bench_ui_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:

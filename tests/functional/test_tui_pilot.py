@@ -99,7 +99,9 @@ def test_enter_off_the_diagonal_blocks_does_not_zoom(viewer_cache: Path) -> None
         await pilot.press("j", "j", "j")  # row bus, column cat: an off-block cell
         await pilot.press("enter")
         assert app.model.zoom.breadcrumb() == ["all"]
-        assert "not on a diagonal block" in app.status.message.plain
+        # Issue 16: it says why, naming the two classes, and the pane shows the cell at once.
+        assert app.status.message.plain.startswith("bus and cat meet only in all, no smaller block holds both")
+        assert app.selection is not None and (app.selection.kind, app.selection.title) == ("cell", "bus → cat")
 
     run_app(viewer_cache, script)
 
@@ -333,6 +335,12 @@ def test_tiny_terminal_shows_one_message_until_it_grows(viewer_cache: Path) -> N
         message = str(app.screen.query_one("#too-small", Static).render())
         assert "needs 60×16" in message and "is 50×12" in message
         assert max(len(line) for line in message.splitlines()) <= 40  # fits the terminals it is shown on
+        await pilot.press("o", "question_mark", "f", "slash")  # issue 16: nothing opens behind the message
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        # One message, over the main screen and nothing else (a start-up resize used to push a second one).
+        assert [type(s) for s in app.screen_stack[1:]] == [MainScreen, TooSmallScreen]
+        assert not app.triage.panel.is_open and not app.busy
         await pilot.resize_terminal(90, 30)
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -343,15 +351,16 @@ def test_tiny_terminal_shows_one_message_until_it_grows(viewer_cache: Path) -> N
     run_app(viewer_cache, script, size=(50, 12))
 
 
-def write_flat_cache(path: Path) -> Path:
+def write_flat_cache(path: Path, names: list[str] | None = None) -> Path:
     """Six classes and no hierarchy (root → leaves), confused in two groups: {a, b, c} and {d, e, f}."""
+    names = names or list("abcdef")
     labels = np.repeat(np.arange(6), 10)
     rng = np.random.default_rng(1)
     group = labels // 3
     predicted = np.where(rng.random(60) < 0.5, labels, group * 3 + rng.integers(0, 3, 60))
     with CacheWriter(path, config={"model": "flat", "dataset": "flat"}) as w:
-        w.write_classes(list("abcdef"))
-        w.write_hierarchy(["all", *"abcdef"], np.array([-1, 0, 0, 0, 0, 0, 0]), np.array([-1, 0, 1, 2, 3, 4, 5]),
+        w.write_classes(names)
+        w.write_hierarchy(["all", *names], np.array([-1, 0, 0, 0, 0, 0, 0]), np.array([-1, 0, 1, 2, 3, 4, 5]),
                           source="file")
         w.write_samples(labels, [f"s{i}" for i in range(60)], np.zeros((60, 48, 48, 3), dtype=np.uint8))
         index = np.array([[p] + [c for c in range(6) if c != p][:4] for p in predicted])
@@ -478,3 +487,69 @@ def test_the_start_up_heap_is_frozen_while_the_app_runs_and_handed_back_after(vi
     run_app(viewer_cache, script)
     assert seen[0] > 1000  # widgets, styles and the model, out of the collector's sight
     assert gc.get_freeze_count() == 0  # a closed app's cycles can be collected again
+
+
+def test_help_fits_80x24_says_what_every_key_does_and_scrolls_with_vim_keys(viewer_cache: Path) -> None:
+    """Issue 16: at 80x24 the description column was cut to nothing, Tab was described wrongly, G did nothing."""
+    from rich.console import Console
+    from textual.containers import VerticalScroll
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("question_mark")
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        keys = screen.query_one("#help-keys", Static)
+        console = Console(width=keys.content_size.width, record=True, color_system=None)
+        console.print(screen.keys_table())
+        lines = console.export_text().splitlines()
+        for spec in ALL_KEYS:  # every binding's line, generated from the table: keys, help and id
+            row = next(line for line in lines if line.rstrip().endswith(spec.id))
+            first_words = " ".join(spec.help.split()[:2])
+            assert first_words in row, (spec.id, row)
+        tab = next(line for line in lines if line.rstrip().endswith("main.view"))
+        assert "response map" in " ".join(lines[lines.index(tab):lines.index(tab) + 3])
+        assert not any("Move focus between the tree and the matrix" in line for line in lines)
+        body = screen.query_one("#help-body", VerticalScroll)
+        assert body.max_scroll_y > 0 and body.scroll_y == 0
+        await pilot.press("G")
+        assert body.scroll_y == body.max_scroll_y
+        await pilot.press("k", "k")
+        assert body.scroll_y == body.max_scroll_y - 2
+        await pilot.press("g")
+        assert body.scroll_y == 0
+
+    run_app(viewer_cache, script, size=(80, 24))
+
+
+def test_marks_outside_the_triage_panel_say_where_they_go(viewer_cache: Path) -> None:
+    """Issue 16: 1-4 pressed on the matrix did nothing and said nothing."""
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("1")
+        assert "press o (block outliers) or m (mislabel candidates)" in app.status.message.plain
+        await pilot.press("o")
+        await settle(app, pilot)
+        app.centre.matrix.focus()
+        await pilot.press("2")
+        assert "w moves the focus to the panel's table" in app.status.message.plain
+        store = app.triage.store()
+        assert store is not None and len(store) == 0  # nothing was marked
+
+    run_app(viewer_cache, script)
+
+
+def test_captions_of_names_with_one_prefix_never_read_alike(tmp_path: Path) -> None:
+    """Issue 16: on 1000 classes every caption read `class- ×32`; names are cut where they differ."""
+    names = [f"class-{i:05d}" for i in (383, 384, 385, 1383, 2383, 12)]
+    path = write_flat_cache(tmp_path / "numbered.h5", names)
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        app.hierarchy.focus()
+        await pilot.press("j", "k")  # the tree cursor on the root: one tile per class
+        await pilot.pause(3 * app.flow.PANE_DELAY)
+        grid = app.samples.grid
+        captions = [view.caption.plain for view in grid.shown if view.sample is not None]
+        assert len(captions) == 6, captions
+        shown = [c.split(" ")[1] for c in captions]  # "✓ cl…383 ×5" → the name part
+        assert len(set(shown)) == 6 and all("…" in name for name in shown), shown
+
+    run_app(path, script, size=(200, 60))

@@ -59,7 +59,7 @@ def test_palette_offers_every_binding_and_the_choices() -> None:
     names = [name for name, _, _ in palette_commands(FakeApp())]  # type: ignore[arg-type]
     assert len(names) == len(set(names))
     helps = " ".join(h for _, _, h in palette_commands(FakeApp()))  # type: ignore[arg-type]
-    assert all(f"[{spec.id}]" in helps for spec in ALL_KEYS)
+    assert all(f"[{spec.id}]" in helps for spec in ALL_KEYS if spec.id != "app.palette")
     assert {"Sort children by name", "Tree metric: recall", "Seriate the current block: leaf"} <= set(names)
 
 

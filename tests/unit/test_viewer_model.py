@@ -75,7 +75,7 @@ def test_zooming_in_and_out_moves_the_window_and_the_breadcrumb(model: ViewerMod
     assert not model.zoom.out()  # already at the top
     model.frame(20, 20, n_levels=8)
     model.focus_cell(0, 3)  # cat → bus: between the blocks
-    assert model.zoom.into_cell(*model.cursor_bins()) == "not on a diagonal block: Enter zooms into the block on the diagonal"
+    assert model.zoom.into_cell(*model.cursor_bins()).startswith("cat and bus meet only in all, no smaller block")
 
 
 def test_outliers_are_the_pairs_across_groups(model: ViewerModel) -> None:
@@ -162,3 +162,23 @@ def test_a_seriation_on_trial_is_adopted_or_discarded(model: ViewerModel) -> Non
     grafted = model.base
     model.adopt()
     assert model.preview is None and model.base is grafted
+
+
+def test_a_hidden_diagonal_cell_still_counts_and_shows_its_class(model: ViewerModel) -> None:
+    """Issue 16: with the diagonal hidden (the default) a diagonal cell read 0 and the pane was empty."""
+    assert not model.filters.diagonal
+    model.focus_cell(0, 0)  # cat → cat
+    info = model.cell_info(*model.cursor_bins())
+    right = int(((LABELS == 0) & (PREDICTED == 0)).sum())
+    assert info.hidden and info.count == right and info.share == pytest.approx(right / 6)
+    selection = model.selections.cell(*model.cursor_bins())
+    cats = np.flatnonzero(LABELS == 0)
+    assert sorted(selection.ids.tolist()) == cats.tolist()  # its right ones and its errors
+    assert selection.ids[:right].tolist() == np.flatnonzero((LABELS == 0) & (PREDICTED == 0)).tolist()
+    assert selection.note == f"{right} here + {6 - right} errors"
+    model.set_cell_filters(diagonal=True)
+    model.frame(20, 20, n_levels=8)  # the app redraws after a filter
+    shown = model.cell_info(*model.cursor_bins())
+    assert not shown.hidden and shown.count == right
+    assert sorted(model.selections.cell(*model.cursor_bins()).ids.tolist()) == np.flatnonzero(
+        (LABELS == 0) & (PREDICTED == 0)).tolist()

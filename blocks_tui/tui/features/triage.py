@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich.text import Text
 
 from ...cache.triage import CacheIdentity, TriageStore
 from ...errors import CacheError
@@ -83,6 +84,13 @@ class Triage:
         panel, listing = self.panel, self.panel.listing
         if panel.is_open and listing is not None and listing.result != result:
             self.toggle(listing.kind, reopen=True)
+
+    def marks_need_a_row(self) -> None:
+        """1-4 and 0 pressed outside the panel's table: a mark is for a row, so say where the rows are."""
+        panel = self.panel
+        where = ("w moves the focus to the panel's table" if panel.is_open
+                 else "press o (block outliers) or m (mislabel candidates) to list rows to mark")
+        self.viewer.status.say(Text(f"1-4 mark a row of the outliers or mislabels panel; {where}", style="yellow"))
 
     def row_chosen(self, kind: str, row: Any) -> None:
         """Select a row: the matrix cursor on its cell, the cell's samples (or the one sample) in the pane."""

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Select
 from textual.worker import Worker, WorkerState
 
+from ...numbers import UNDEFINED, percent
 from ...safe_text import plain
 from ..jobs import ChangeRanking
 from ..widgets.tables import VimTable
@@ -108,8 +109,8 @@ class CompareScreen(ModalScreen[CompareChoice | None]):
             colour = "red" if delta < -0.005 else "green" if delta > 0.005 else "dim"
             table.add_row(
                 str(rank), plain(self.node_names[node]), f"{self.node_sizes[node]:,}",
-                f"{100 * change.before[node]:.1f}%", f"{100 * change.after[node]:.1f}%",
-                Text(f"{100 * delta:+.1f}", style=f"bold {colour}"), key=str(node),
+                percent(float(change.before[node])), percent(float(change.after[node])),
+                Text(UNDEFINED if delta != delta else f"{100 * delta:+.1f}", style=f"bold {colour}"), key=str(node),
             )
         table.loading = False
 

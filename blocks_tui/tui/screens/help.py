@@ -27,7 +27,15 @@ def _shown_keys(keys: str, display: Callable[[Binding], str]) -> str:
 class HelpScreen(ModalScreen[None]):
     """Built from the bindings table and the app's keymap, so it lists remapped keys as they are."""
 
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
+        Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up"),
+        Binding("J,pagedown,space", "scroll(10)", "Page down", show=False, id="help.page_down"),
+        Binding("K,pageup", "scroll(-10)", "Page up", show=False, id="help.page_up"),
+        Binding("g,home", "edge(0)", "Top", show=False, id="help.top"),
+        Binding("G,end", "edge(1)", "Bottom", show=False, id="help.bottom"),
+    ]
 
     def __init__(self, keymap: dict[str, str], keymap_file: str) -> None:
         super().__init__()
@@ -47,13 +55,18 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("what it does", ratio=1)
         table.add_column("id (for keymap.toml)", style="dim", no_wrap=True)
         for scope, title in SCOPES.items():
-            table.add_row(Text(title, style="bold underline"), "", "")
+            # The scope's title in the wide column: in the keys column it set that column's width.
+            table.add_row("", Text(title, style="bold underline"), "")
             for spec in (s for s in ALL_KEYS if s.scope == scope):
                 table.add_row(_shown_keys(keys[spec.id], self.app.get_key_display), spec.help, spec.id)
-        table.add_row("", "", "")
-        table.add_row("ctrl+p", "Command palette: every action above, by name", "")
-        table.add_row("tab", "Move focus between the tree and the matrix", "")
         return table
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_edge(self, end: int) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        (body.scroll_end if end else body.scroll_home)(animate=False)
 
     def _thumbnails(self) -> Text:
         """Which picture mode is in use and why: the first thing to check when thumbnails look wrong."""

@@ -96,6 +96,7 @@ class Centre(ContentSwitcher):
         message.stop()
         reason = self.viewer.model.zoom.into_cell(message.row, message.column)
         if reason:
+            self.viewer.flow.select(CellTarget(), now=True)  # Enter on a cell shows its samples either way
             self.viewer.status.say(Text(reason, style="yellow"))
             return
         self.viewer.after_zoom()

@@ -34,6 +34,7 @@ from textual.widgets import Static
 from ...analysis.sample_selection import OUTCOMES
 from ...errors import CacheError
 from ...safe_text import printable
+from ...short_names import distinct_shortenings
 from ..bindings import SAMPLE_KEYS, bindings
 from ..images import ImageBackend
 from ..kitty_graphics import KittyPlacements
@@ -270,16 +271,18 @@ class ThumbGrid(Widget, can_focus=True):
         visible = self.items[self.top : self.top + self.capacity]
         images = self._decode([i.sample for i in visible])
         names = self.content.class_names if self.content else []
+        counts = [f" ×{item.count}" if item.count > 1 else "" for item in visible]
+        # Cut where the names on this page differ: `class-00383` and `class-00384` never read alike.
+        short = distinct_shortenings([printable(names[item.label]) for item in visible],
+                                     [max(1, self.image_width - 2 - len(count)) for count in counts])
         views = []
         for slot in range(self.capacity):
             if slot >= len(visible):
                 views.append(_EMPTY)
                 continue
-            item, at = visible[slot], self.top + slot
+            item, at, count = visible[slot], self.top + slot, counts[slot]
             outcome = OUTCOMES[int(self.outcome[at]) if at < len(self.outcome) else 2]
-            count = f" ×{item.count}" if item.count > 1 else ""
-            name = printable(names[item.label])[: max(1, self.image_width - 2 - len(count))]
-            caption = Text.assemble((OUTCOME_MARK[outcome] + " ", f"bold {OUTCOME_STYLE[outcome]}"), name,
+            caption = Text.assemble((OUTCOME_MARK[outcome] + " ", f"bold {OUTCOME_STYLE[outcome]}"), short[slot],
                                     (count, "bold"))
             if at == self.cursor and self.has_focus:
                 caption.stylize("reverse")
