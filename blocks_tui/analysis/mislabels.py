@@ -13,8 +13,9 @@ import numpy as np
 
 from ._checks import topk_rows
 
-# Probabilities below this count as this: a float32 softmax cannot tell them apart anyway.
-_PROB_FLOOR = 1e-12
+# Only an exact 0 is floored: a float32 softmax stores probabilities down to 1e-45, and a floor of 1e-12
+# (27.6 nats) tied the most confident mislabels, whose labels get 1e-13 to 1e-22.
+_PROB_FLOOR = float(np.finfo(np.float64).tiny)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def mislabel_candidates(
     predicted = topk_index[:, 0].astype(np.int64) if n else np.zeros(0, dtype=np.int64)
     p = topk_prob[:, 0] if n else np.zeros(0)
     chosen = np.flatnonzero((predicted != labels) & (p >= min_predicted_prob) & (true_prob <= max_true_prob))
-    score = np.log(np.maximum(p[chosen], _PROB_FLOOR)) - np.log(np.maximum(true_prob[chosen], _PROB_FLOOR))
+    p_chosen = np.asarray(p[chosen], dtype=np.float64)  # float64 before the floor, which float32 rounds to 0
+    p_label = np.asarray(true_prob[chosen], dtype=np.float64)
+    score = np.log(np.maximum(p_chosen, _PROB_FLOOR)) - np.log(np.maximum(p_label, _PROB_FLOOR))
     rank = np.lexsort((chosen, -score))[:limit]
     chosen = chosen[rank]
     return MislabelCandidates(

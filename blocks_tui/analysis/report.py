@@ -40,8 +40,10 @@ telling which kind of record it is; columns that do not apply stay empty:
 ``after``           sensitive group: recall in the compared result set (0-1)
 ``drop``            sensitive group: before - after
 ``samples``         pair: sample ids, ``;``-separated: the ``count`` samples of the
-                    true → predicted cell, then the ``reverse_count`` of the other
-``sources``         pair: their source paths, ``;``-separated, in the same order
+                    true → predicted cell, then the ``reverse_count`` of the other;
+                    group: the samples of the group right in the base result set
+                    and predicted out of the group in the compared one
+``sources``         pair or group: their source paths, ``;``-separated, in the same order
 ==================  =================================================================
 """
 
@@ -147,6 +149,8 @@ class SensitiveRecord:
     before: float
     after: float
     drop: float
+    samples: list[int] = field(default_factory=list)  # truly in the group, predicted into it before, not after
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -232,12 +236,16 @@ def build_report(
 
     sensitive = []
     for name, transform in (compare or {}).items():
-        found = sensitive_groups(tree, labels, predicted, np.asarray(results[name].topk_index)[:, 0],
-                                 limit=top_groups)
-        sensitive += [SensitiveRecord(rank, name, transform, tree.names[g.node], int(tree.depth[g.node]),
-                                      tree.size(g.node), g.support, round(g.before, 4), round(g.after, 4),
-                                      round(g.drop, 4))
-                      for rank, g in enumerate(found, 1)]
+        after = np.asarray(results[name].topk_index)[:, 0]
+        found = sensitive_groups(tree, labels, predicted, after, limit=top_groups)
+        for rank, g in enumerate(found, 1):
+            inside = np.zeros(len(class_names), dtype=bool)
+            inside[tree.order[int(tree.start[g.node]) : int(tree.stop[g.node])]] = True
+            lost = np.flatnonzero(inside[labels] & inside[predicted] & ~inside[after])
+            sensitive.append(SensitiveRecord(
+                rank, name, transform, tree.names[g.node], int(tree.depth[g.node]), tree.size(g.node), g.support,
+                round(g.before, 4), round(g.after, 4), round(g.drop, 4), lost.tolist(), [sources[i] for i in lost],
+            ))
 
     records = []
     for e in decisions:
@@ -315,7 +323,7 @@ def render_csv(report: Report) -> str:
     for g in report.sensitive_groups:
         write({"section": "sensitive-group", "rank": g.rank, "kind": g.transform, "count": g.support,
                "result": g.result, "group": g.group, "before": g.before, "after": g.after,
-               "drop": g.drop})
+               "drop": g.drop, "samples": ";".join(map(str, g.samples)), "sources": ";".join(g.sources)})
     return out.getvalue()
 
 
@@ -378,12 +386,21 @@ def render_markdown(report: Report) -> str:
         lines += ["No transformed result sets (grayscale, rot90, ...) to compare with."]
     for name in report.compared:
         found = [g for g in report.sensitive_groups if g.result == name]
-        lines += [f"### `{name}` vs `{report.result}`", ""]
+        transform = found[0].transform if found else name
+        title = f"`{name}`" if transform == name else f"{transform} (`{name}`)"
+        lines += [f"### {title} vs `{report.result}`", ""]
         lines += _table(["#", "group", "classes", "samples", "recall before", "recall after", "drop"],
                         [[g.rank, g.group, g.classes, g.support, percent(g.before), percent(g.after),
                           f"{100 * g.drop:.1f} pts"] for g in found]) if found else \
             ["No group loses 10 or more points of recall."]
         lines += [""]
+        for g in found:  # which samples the transform lost, as every other section names its samples
+            shown = [f"{i} `{src}`" for i, src in zip(g.samples[:MD_SAMPLES_PER_PAIR], g.sources)]
+            more = f" … and {len(g.samples) - MD_SAMPLES_PER_PAIR} more (see --format csv)" \
+                if len(g.samples) > MD_SAMPLES_PER_PAIR else ""
+            lines += [f"- {g.rank}. {g.group}, right in `{report.result}` and lost in `{name}` ({len(g.samples)}): "
+                      + (", ".join(shown) or "none") + more]
+        lines += [""] if found else []
     # Every line holds names, sources or notes from the data: shown, never sent raw to a terminal.
     return "\n".join(printable(line, None) for line in lines).rstrip() + "\n"
 

@@ -104,9 +104,10 @@ def is_variant(name: str) -> bool:
 
 
 def is_transformed(attrs: Mapping[str, Any]) -> bool:
-    """Whether a set's attributes name a transform other than ``original`` (grayscale, rot90, ...).
+    """Whether a set's attributes name an input transform other than ``original`` (grayscale, rot90, ...).
 
     Epochs and other models on unchanged images record ``original`` (or no
-    transform at all), so they are not.
+    transform at all), and linear probes record ``probe``: none of them is.
     """
-    return str(attrs.get("transform", ORIGINAL)) != ORIGINAL
+    transform = str(attrs.get("transform", ORIGINAL))
+    return transform != ORIGINAL and is_variant(transform)
