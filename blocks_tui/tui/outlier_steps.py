@@ -1,21 +1,26 @@
-"""n / N: the block outliers of the window on screen, ranked once, and which one the cursor is on.
+"""n / N: the block outliers of the window on screen, in the order the outliers panel (o) ranks them.
 
-Ranked by :func:`~blocks_tui.analysis.block_outliers` (count, then surprise)
-from the class × class matrix, once per window, blocks and filter; stepping
-through them is then O(1) per key.
+One ranking drives both: :func:`~blocks_tui.analysis.triage.rank_outliers`
+over the active result set and the base tree, the class pairs confused
+across the hierarchy's blocks, most surprising first.  ``n`` steps through
+the pairs whose two classes lie in the window.  The ranking is
+O(classes² + samples) once per result set and tree, so the viewer computes
+it in a worker (:func:`~blocks_tui.tui.jobs.compute_outlier_rows`) and hands
+it over with :meth:`OutlierSteps.set_ranking`; stepping is then O(1) per key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
-import numpy as np
-
-from ..analysis import block_outliers
+from .jobs import compute_outlier_rows
 
 if TYPE_CHECKING:
     from .model import ViewerModel
+
+STEP_LIMIT = 5000
+"""Pairs ranked for n / N: deep windows of a 1000-class cache still find theirs beyond the panel's 500."""
 
 
 @dataclass(frozen=True)
@@ -30,32 +35,47 @@ class OutlierStep:
 
 
 class OutlierSteps:
-    """The window's off-block cells and the position of the last step through them."""
+    """The ranked pairs, those of the window, and the position of the last step through them."""
 
     def __init__(self, model: "ViewerModel") -> None:
         self.model = model
+        self._ranking: tuple[tuple[object, ...], Sequence[Any]] | None = None  # (key, ranked rows)
         self._cells: tuple[tuple[object, ...], list[tuple[int, int, int]]] | None = None
         self._at = -1
 
+    def ranking_key(self) -> tuple[object, ...]:
+        """What the ranking depends on: the active result set and the base tree."""
+        return self.model.filters.result, id(self.model.base)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the ranking for the current result set and tree is in (else :meth:`cells` computes it)."""
+        return self._ranking is not None and self._ranking[0] == self.ranking_key()
+
+    def set_ranking(self, key: tuple[object, ...], rows: Sequence[Any]) -> None:
+        """Install a ranking computed in a worker for ``key`` (:meth:`ranking_key` when it started)."""
+        self._ranking = (key, rows)
+        self.forget()
+
     def forget(self) -> None:
-        """The window, its blocks or the counts changed: rank again, and start from the first."""
+        """The window or its blocks changed: select its pairs again, and start from the first."""
         self._cells = None
 
     def cells(self) -> list[tuple[int, int, int]]:
-        """Off-block cells of the window as ``(row position, column position, count)``, in rank order."""
+        """The window's ranked pairs as ``(row position, column position, count)``, most surprising first."""
         m = self.model
+        if not self.ranked:
+            self.set_ranking(self.ranking_key(), compute_outlier_rows(m.cache, m.base, m.filters.result, STEP_LIMIT))
         start, stop = m.zoom.window()
-        blocks = m.zoom.blocks()
-        key = ((start, stop), tuple(blocks), id(m.pyramid))
+        key = ((start, stop), self.ranking_key(), id(m.display))
         if self._cells is None or self._cells[0] != key:
-            cells: list[tuple[int, int, int]] = []
-            # Blocks of single classes make every confusion "off-block": no outliers then.
-            if len(blocks) > 1 and max(b - a for a, b in blocks) > 1:
-                idx = m.display.order[start:stop]
-                found = block_outliers(m.shown[np.ix_(idx, idx)], [(a - start, b - start) for a, b in blocks])
-                # found.true / .predicted index the window's rows, i.e. positions - start
-                cells = [(int(r) + start, int(c) + start, int(n))
-                         for r, c, n in zip(found.true, found.predicted, found.count)]
+            position = m.display.position
+            assert self._ranking is not None
+            cells = []
+            for row in self._ranking[1]:
+                r, c = int(position[row.true]), int(position[row.predicted])
+                if start <= r < stop and start <= c < stop:
+                    cells.append((r, c, int(row.count)))
             self._cells = (key, cells)
             self._at = -1
         return self._cells[1]

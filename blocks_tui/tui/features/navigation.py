@@ -7,13 +7,16 @@ the centre, then the selection flow, in one go so a key costs one repaint.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.text import Text
 
 from ...analysis.find import Found
+from ..jobs import compute_outlier_rows
 from ..model import SORTS
+from ..outlier_steps import STEP_LIMIT
 from ..screens.find import FindScreen
 from ..selection_flow import CellTarget, NodeTarget, PickedTarget
 
@@ -121,9 +124,22 @@ class Navigation:
 
     # -- block outliers -----------------------------------------------------------------------
     def step_outlier(self, step: int) -> None:
-        """n / N: the cursor to the next or previous off-block cell of the window."""
+        """n / N: the cursor to the next or previous block outlier of the window, in the order of the outliers
+        panel (o); the first press ranks them in a worker, as o does."""
         v = self.viewer
-        found = v.model.outlier_steps.step(step)
+        steps = v.model.outlier_steps
+        if not steps.ranked:
+            m, key = v.model, steps.ranking_key()
+            job = partial(compute_outlier_rows, m.cache, m.base, m.filters.result, STEP_LIMIT)
+
+            def ranked(rows: list[Any]) -> None:
+                steps.set_ranking(key, rows)
+                if steps.ranked:  # still the same result set and tree
+                    self.step_outlier(step)
+
+            v.run_job("outliers", f"ranking block outliers of {m.filters.result}", job, ranked)
+            return
+        found = steps.step(step)
         if found is None:
             v.status.say(Text("no block outliers here: no confusion leaves its block of classes", style="yellow"))
             return
