@@ -51,6 +51,11 @@ def test_main_screen_80x24(snap_compare: Any, viewer: Any) -> None:
     assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_settle)
 
 
+def test_main_screen_200x60(snap_compare: Any, viewer: Any) -> None:
+    """The first screen on a large terminal (issue 16 asks for 80x24, 120x40 and 200x60)."""
+    assert snap_compare(viewer(), terminal_size=(200, 60), run_before=_settle)
+
+
 def test_zoomed_with_node_bands_120x40(snap_compare: Any, viewer: Any) -> None:
     """Zoomed into 'artifacts', log scale, the tree cursor on 'rings': its FN rows and FP columns."""
     assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_settle,
@@ -83,6 +88,15 @@ def test_sample_pane_shows_a_nodes_true_positives_120x40(snap_compare: Any, view
 def test_outliers_panel_on_the_planted_pair_120x40(snap_compare: Any, viewer: Any) -> None:
     """`o`: the ranked block outliers under the matrix, the cursor and the sample pane on the top pair."""
     assert snap_compare(viewer(), terminal_size=(120, 40), run_before=_after_keys, press=["o"])
+
+
+def test_outliers_panel_80x24(snap_compare: Any, viewer: Any) -> None:
+    """At 80 columns the mark, the kind and the note come first, on screen without scrolling."""
+    assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_after_keys, press=["o"])
+
+
+def test_outliers_panel_200x60(snap_compare: Any, viewer: Any) -> None:
+    assert snap_compare(viewer(), terminal_size=(200, 60), run_before=_after_keys, press=["o"])
 
 
 def test_find_lists_classes_and_groups_as_you_type_80x24(snap_compare: Any, viewer: Any) -> None:

@@ -195,3 +195,22 @@ def test_a_resize_through_the_too_small_screen_keeps_the_pane_on_its_selection(c
         assert true in status and predicted in status  # the status line names the same pair
 
     run_app(cache_path, script, size=SIZE)
+
+
+def test_at_80_columns_the_mark_kind_and_note_need_no_scrolling(cache_path: Path) -> None:
+    """Issue 16: at 80 columns the mark and note columns were off screen, about 15 presses of l away."""
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        for key, wanted in (("o", ["#", "mark", "kind", "true → predicted", "note"]),
+                            ("m", ["#", "mark", "sample", "label", "predicted", "note"])):
+            await pilot.press(key)
+            await settle(app, pilot)
+            table = app.triage.panel.table
+            columns = list(table.columns.values())
+            assert [c.label.plain for c in columns[: len(wanted)]] == wanted
+            used = sum(c.get_render_width(table) for c in columns[: len(wanted)])
+            assert used <= table.size.width, (used, table.size.width)
+            await pilot.press("1")  # marked where it can be seen
+            assert "redundant" in str(table.get_cell_at((0, 1)))
+            await pilot.press("escape")
+
+    run_app(cache_path, script, size=(80, 24))

@@ -76,6 +76,12 @@ class TriageTable(VimTable):
         self.post_message(self.CloseRequested())
 
 
+OUTLIER_ORDER = ("#", "mark", "kind", "true → predicted", "note", "count", "back", "common ancestor", "dist")
+MISLABEL_ORDER = ("#", "mark", "sample", "label", "predicted", "note", "p(pred)", "p(label)", "top 5")
+"""The tables' columns as shown: the decision first, then what it is about, then the evidence, so that
+at 80 columns the mark, the kind and the note are on screen without scrolling."""
+
+
 @dataclass(frozen=True)
 class TriageRows:
     """What the panel lists: ranked rows of one kind for one result set, and the names to show them by."""
@@ -157,17 +163,21 @@ class TriagePanel(Vertical):
         title = Text(f"{what} of {listing.result} · {len(listing.rows):,} rows · 1 redundant 2 mislabeled "
                      "3 ambiguous 4 expected 0 clear · e note · E export", style="dim")
         title.stylize("bold not dim", 0, len(what))
+        outliers = listing.kind == "outliers"
+        source = (*(OUTLIER_COLUMNS if outliers else MISLABEL_COLUMNS), "mark", "note")
+        columns = OUTLIER_ORDER if outliers else MISLABEL_ORDER
+        pick = [source.index(name) for name in columns]
         table_rows = []
         for i, row in enumerate(listing.rows):
             entry = self.store.get(self.key_of(row)) if self.store else None
             mark, note = (entry.decision, entry.note) if entry else (None, "")
-            if listing.kind == "outliers":
+            if outliers:
                 cells: list[Any] = outlier_cells(i + 1, row, listing.class_names, listing.node_names)
                 cells[-1] = kind_text(cells[-1])
             else:
                 cells = mislabel_cells(i + 1, row, listing.class_names)
-            table_rows.append((*cells, mark_text(mark), note))
-        columns = (*(OUTLIER_COLUMNS if listing.kind == "outliers" else MISLABEL_COLUMNS), "mark", "note")
+            values = (*cells, mark_text(mark), note)
+            table_rows.append(tuple(values[j] for j in pick))
         self.show(listing.kind, title, columns, table_rows)
         if not listing.rows:
             self.post_message(self.Said(Text("nothing to triage here", style="yellow")))
