@@ -557,3 +557,27 @@ def test_captions_of_names_with_one_prefix_never_read_alike(tmp_path: Path) -> N
         assert len(set(shown)) == 6 and all("…" in name for name in shown), shown
 
     run_app(path, script, size=(200, 60))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_header_keeps_the_sample_count_and_the_footer_the_triage_keys(viewer_cache: Path, size: tuple[int, int]) -> None:
+    """Issue 16: at 120 columns the header lost the sample count (and the scale in compare mode), and the
+    footer dropped o and m below about 160 columns."""
+    from textual.widgets._footer import FooterKey
+
+    from blocks_tui.tui.widgets.header import Breadcrumb
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.pause()
+        header = app.main.query_one(Breadcrumb)
+        app.navigation.metric("recall", True)  # compare mode: the longest metric label
+        await pilot.pause()
+        line = header.render().plain
+        assert len(line) <= size[0] and ("30 samples" in line or "samples 30" in line) and "original" in line, line
+        if size[0] >= 100:
+            assert "scale linear" in line, line
+        shown = [k for k in app.screen.query(FooterKey) if k.region.width and k.region.right <= size[0]]
+        keys = {(k.key_display, k.description) for k in shown}
+        assert {("o", "Outliers"), ("m", "Mislabels")} <= keys, keys
+
+    run_app(viewer_cache, script, size=size)

@@ -12,7 +12,7 @@ from ...safe_text import printable
 
 
 class Breadcrumb(Widget):
-    """One line; repainted in place (no layout pass) whenever the view changes."""
+    """One line; repainted in place (no layout pass) whenever the view changes or the width does."""
 
     DEFAULT_CSS = "Breadcrumb { height: 1; }"
 
@@ -28,18 +28,58 @@ class Breadcrumb(Widget):
         self.refresh()
 
     def render(self) -> Text:
+        """The fullest form that fits the width: labelled facts, then bare values, then fewer facts (the
+        least needed first), then a shorter path; the sample count and the scale stay to the last."""
+        width = self.size.width or 10**6
+        for labelled, keep, depth in self._forms():
+            text = self._line(labelled, keep, depth)
+            if text.cell_len <= width:
+                return text
+        return text
+
+    def _forms(self) -> list[tuple[bool, int, int]]:
+        """(labels shown, facts kept, path steps shown) from the fullest form to the barest."""
+        n, steps = len(self.facts), len(self.path)
+        forms = [(True, n, steps), (False, n, steps)]
+        forms += [(False, keep, steps) for keep in range(n - 1, 0, -1)]
+        forms += [(False, 1, depth) for depth in range(min(steps, 2), 0, -1)]
+        return forms
+
+    def _line(self, labelled: bool, keep: int, depth: int) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" Blocks ", style="bold reverse")
         text.append(" ")
-        for i, name in enumerate(self.path):
+        path = self.path[-depth:] if depth else []
+        if len(path) < len(self.path):
+            text.append("… › ", style="dim")
+        for i, name in enumerate(path):
             if i:
                 text.append(" › ", style="dim")
-            text.append(printable(name), style="bold" if i == len(self.path) - 1 else "")
-        for label, value in self.facts:
-            text.append("  │ ", style="dim")
-            text.append(f"{label} ", style="dim")
-            text.append(printable(value))
+            text.append(printable(name), style="bold" if i == len(path) - 1 else "")
         if self.note:
             text.append("  │ ", style="dim")
             text.append(printable(self.note), style="bold yellow")
+        kept = sorted(sorted(range(len(self.facts)), key=lambda i: _priority(self.facts[i][0]))[:keep])
+        for i in kept:
+            label, value = self.facts[i]
+            text.append("  │ ", style="dim")
+            if labelled:
+                text.append(f"{label} ", style="dim")
+                text.append(printable(value))
+            elif label == "samples":
+                text.append(printable(value))
+                text.append(" samples", style="dim")
+            elif label in ("sort", "scale"):
+                text.append(f"{label} ", style="dim")  # a bare "order" or "linear" says nothing
+                text.append(printable(value))
+            else:
+                text.append(printable(value))
         return text
+
+
+PRIORITY = ("result", "samples", "scale", "metric", "filters", "sort")
+"""Which facts stay when the header is short of room, the first the longest."""
+
+
+def _priority(label: str) -> int:
+    return PRIORITY.index(label) if label in PRIORITY else len(PRIORITY)
