@@ -197,7 +197,9 @@ def test_filter_screen_sets_every_filter_and_a_worker_recounts(viewer_cache: Pat
         assert app.model.counts.trace() == 0  # top-1 errors only: nothing on the diagonal
         assert app.model.shown.min() == 0 and (app.model.shown[app.model.shown > 0] >= 2).all()
         header = app.main.query_one("#header")
-        assert "count ≥ 2" in str(header.render()) and "top-1 errors" in str(header.render())
+        shown = header.render().plain[: header.size.width]  # what fits on the line
+        assert "grayscale" in shown and f"{app.model.kept} samples" in shown and "count ≥ 2" in shown, shown
+        assert "top-1 errors" in header.render().plain  # the rest of the filters, cut at the edge
 
     run_app(viewer_cache, script)
 
@@ -581,3 +583,32 @@ def test_header_keeps_the_sample_count_and_the_footer_the_triage_keys(viewer_cac
         assert {("o", "Outliers"), ("m", "Mislabels")} <= keys, keys
 
     run_app(viewer_cache, script, size=size)
+
+
+def test_a_zoom_to_a_few_classes_labels_the_diagonal_and_wide_screens_widen_the_pane(viewer_cache: Path) -> None:
+    """Issue 16: zoomed to a few classes, cells many characters wide carried no names; on a wide screen the
+    sample pane kept 31 columns while the square matrix could not use the rest."""
+    from blocks_tui.tui.screens.main import PANE_MIN, pane_width
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        matrix = app.centre.matrix
+        await pilot.press("j", "j", "x", "enter")  # into vehicles: car, bus, van
+        await pilot.pause()
+        assert app.model.zoom.breadcrumb() == ["all", "vehicles"] and matrix.frame is not None
+        assert matrix.frame.magnify >= 6
+        text = "\n".join(matrix.render_line(y).text for y in range(matrix.size.height))
+        for name in ("car", "bus", "van"):
+            assert name in text, text
+        await pilot.press("backspace")
+        await pilot.pause()
+        text = "\n".join(matrix.render_line(y).text for y in range(matrix.size.height))
+        assert all(name in text for name in ("cat", "dog", "car", "bus", "van"))  # five get 6+ columns too
+        assert app.samples.outer_size.width == pane_width(160, 40) == 38  # the square leaves it 7 more
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.samples.outer_size.width == pane_width(120, 40) == PANE_MIN
+        await pilot.resize_terminal(300, 40)
+        await pilot.pause()
+        assert app.samples.outer_size.width == pane_width(300, 40) == 300 - 49 - 78 - 2
+
+    run_app(viewer_cache, script, size=(160, 40))

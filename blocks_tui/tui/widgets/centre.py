@@ -23,7 +23,7 @@ from ..responses import Ranking, ResponseState, load_layer, rank_neurons
 from ..samples import Selection
 from ..selection_flow import CellTarget, NeuronTarget
 from ..status_text import neuron_status
-from .matrix import ConfusionMatrix
+from .matrix import LABEL_CELLS, ConfusionMatrix
 from .responses import ResponseDrawing, ResponseMap
 
 if TYPE_CHECKING:
@@ -69,7 +69,11 @@ class Centre(ContentSwitcher):
         if self.viewport is None:
             return
         matrix, m = self.matrix, self.viewer.model
-        matrix.show_frame(m.frame(*self.viewport, n_levels=matrix.palette.n_levels), m.cursor_bins())
+        frame = m.frame(*self.viewport, n_levels=matrix.palette.n_levels)
+        labels: list[str] = []
+        if frame.magnify >= LABEL_CELLS and frame.bins == frame.stop - frame.start:  # a few classes, large
+            labels = [m.cache.class_names[c] for c in m.display.order[frame.start : frame.stop]]
+        matrix.show_frame(frame, m.cursor_bins(), labels)
         self.viewer.refresh_header()
         if self.showing_responses:
             self.redraw_responses()

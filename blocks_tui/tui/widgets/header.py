@@ -29,23 +29,26 @@ class Breadcrumb(Widget):
 
     def render(self) -> Text:
         """The fullest form that fits the width: labelled facts, then bare values, then fewer facts (the
-        least needed first), then a shorter path; the sample count and the scale stay to the last."""
+        least needed first), then a shorter path; the result set, the sample count and the filters stay to the
+        last, the filters cut at the edge when even they do not fit."""
         width = self.size.width or 10**6
         for labelled, keep, depth in self._forms():
             text = self._line(labelled, keep, depth)
             if text.cell_len <= width:
                 return text
-        return text
+        # Nothing fits: the result set and the sample count, then the filters, cut at the edge.
+        return self._line(False, min(3, len(self.facts)), min(len(self.path), 1), filters_last=True)
 
     def _forms(self) -> list[tuple[bool, int, int]]:
         """(labels shown, facts kept, path steps shown) from the fullest form to the barest."""
         n, steps = len(self.facts), len(self.path)
+        least = min(3, n)  # the result set, the sample count and the filters are never dropped
         forms = [(True, n, steps), (False, n, steps)]
-        forms += [(False, keep, steps) for keep in range(n - 1, 0, -1)]
-        forms += [(False, 1, depth) for depth in range(min(steps, 2), 0, -1)]
+        forms += [(False, keep, steps) for keep in range(n - 1, least - 1, -1)]
+        forms += [(False, least, depth) for depth in range(min(steps, 2), 0, -1)]
         return forms
 
-    def _line(self, labelled: bool, keep: int, depth: int) -> Text:
+    def _line(self, labelled: bool, keep: int, depth: int, filters_last: bool = False) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" Blocks ", style="bold reverse")
         text.append(" ")
@@ -60,6 +63,8 @@ class Breadcrumb(Widget):
             text.append("  │ ", style="dim")
             text.append(printable(self.note), style="bold yellow")
         kept = sorted(sorted(range(len(self.facts)), key=lambda i: _priority(self.facts[i][0]))[:keep])
+        if filters_last:
+            kept.sort(key=lambda i: self.facts[i][0] == "filters")
         for i in kept:
             label, value = self.facts[i]
             text.append("  │ ", style="dim")
@@ -77,7 +82,7 @@ class Breadcrumb(Widget):
         return text
 
 
-PRIORITY = ("result", "samples", "scale", "metric", "filters", "sort")
+PRIORITY = ("result", "samples", "filters", "scale", "metric", "sort")
 """Which facts stay when the header is short of room, the first the longest."""
 
 

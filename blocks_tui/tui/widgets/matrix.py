@@ -17,14 +17,20 @@ selection pane, so the screen repaints once per key, not once per widget.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from textual.cache import LRUCache
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...analysis.view_frame import CURSOR, EMPTY, MatrixFrame
+from ...safe_text import printable
+from ...short_names import distinct_shortenings
 from ..bindings import MATRIX_KEYS, bindings
 from ..palette import Palette, palette_for
 
@@ -63,6 +69,7 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         self._pairs = np.zeros((0, 0), dtype=np.int32)
         self._generation = 0
         self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._labels: dict[int, list[tuple[int, str]]] = {}  # text line → (column, class name) written there
 
     def on_mount(self) -> None:
         self.palette = palette_for(self.app.console.color_system)
@@ -74,11 +81,17 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         self.post_message(self.ViewportChanged(self.size.width, self.size.height))
 
     # -- state from the app ------------------------------------------------------
-    def show_frame(self, frame: MatrixFrame, cursor: tuple[int, int]) -> None:
-        """Draw a new frame with the cursor on bin ``cursor``; every line is redrawn."""
+    def show_frame(self, frame: MatrixFrame, cursor: tuple[int, int], labels: Sequence[str] = ()) -> None:
+        """Draw a new frame with the cursor on bin ``cursor``; every line is redrawn.
+
+        ``labels`` name the classes of an unbinned window, in order: where a
+        class gets :data:`LABEL_CELLS` columns or more, its name is written on
+        its diagonal cell, which labels its row and its column at once.
+        """
         raster = frame.raster().astype(np.int32)
         self._pairs = raster[0::2] * self.palette.size + raster[1::2]
         self.frame = frame
+        self._labels = self._label_lines(frame, labels)
         self.cursor = self._clamp(cursor)
         self._generation += 1
         self._strips.clear()
@@ -144,7 +157,22 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         row = self._pairs[y]
         if on_cursor:
             row = self._with_cursor(row.copy(), y)
-        return palette.strip(row, width)
+        strip = palette.strip(row, width)
+        for x, name in self._labels.get(y, ()):
+            strip = _write(strip, x, name, width)
+        return strip
+
+    @staticmethod
+    def _label_lines(frame: MatrixFrame, labels: Sequence[str]) -> dict[int, list[tuple[int, str]]]:
+        """Where each class name goes: the first whole text line of its diagonal cell, one column in."""
+        m = frame.magnify
+        if m < LABEL_CELLS or len(labels) != frame.bins:
+            return {}
+        lines: dict[int, list[tuple[int, str]]] = {}
+        names = distinct_shortenings([printable(name) for name in labels], m - 2)
+        for i, name in enumerate(names):
+            lines.setdefault((i * m + 1) // 2, []).append((frame.gutter_width + i * m + 1, name))
+        return lines
 
     def _with_cursor(self, row: np.ndarray, y: int) -> np.ndarray:
         """Overlay the cursor's half cells on one line of code pairs."""
@@ -159,3 +187,20 @@ class ConfusionMatrix(ScrollView, can_focus=True):
             lower[:] = CURSOR
         row[x0 : x0 + m] = upper * size + lower
         return row
+
+
+LABEL_CELLS = 6
+"""Columns per class from which class names are written on the diagonal (three text lines per class)."""
+
+
+def _write(strip: Strip, x: int, text: str, width: int) -> Strip:
+    """``text`` over ``strip`` from column ``x``, on the colour the cell has there, in black or white."""
+    under = strip.crop(x, x + 1)
+    segments = list(under)
+    style = segments[0].style if segments and segments[0].style else Style()
+    back = style.bgcolor or style.color
+    rgb = back.get_truecolor() if back is not None else None
+    light = rgb is not None and (0.299 * rgb.red + 0.587 * rgb.green + 0.114 * rgb.blue) > 140
+    label = Style(color="black" if light else "white", bgcolor=back, bold=True)
+    end = min(width, x + cell_len(text))
+    return Strip.join([strip.crop(0, x), Strip([Segment(text, label)]).crop(0, end - x), strip.crop(end, width)])
