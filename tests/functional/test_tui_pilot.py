@@ -434,7 +434,7 @@ def test_slash_finds_a_group_a_class_and_a_sample(viewer_cache: Path) -> None:
         await pilot.press("slash", *"bus", "enter")  # a class: its diagonal cell and its leaf
         await pilot.pause(2 * app.flow.PANE_DELAY)
         assert app.model.cursor == (3, 3) and app.hierarchy.cursor_node.data == 6
-        assert app.focused is app.centre.matrix and "class bus" in app.status.message.plain
+        assert app.focused is app.centre.matrix and app.status.message.plain.startswith("node bus  ·  1 class")
         assert app.selection.kind == "node" and app.selection.title == "bus"  # its TP / FN / FP
         app.model.filters = replace(app.model.filters, compare="grayscale")
         app.model.selections.outcome_filter = "right-then-wrong"  # would hide #15, wrong in the active set

@@ -102,16 +102,15 @@ class Navigation:
         if found is None:
             return
         v, m = self.viewer, self.viewer.model
-        prefix = f"{found.kind} {found.name} · "
         if found.kind == "group":
             m.zoom.reveal(found.index)  # its bands must be in the window
-            self.select_node(found.index, prefix)
+            self.select_node(found.index)
             v.hierarchy.focus()
             return
         if found.kind == "class":
             m.focus_cell(found.index, found.index)
             leaf = int(np.flatnonzero(m.display.class_index == found.index)[0])
-            self.select_node(leaf, prefix)  # its TP / FN / FP, not the empty diagonal
+            self.select_node(leaf)  # its TP / FN / FP: the status line names the node, as the pane does
             v.centre.cursor_moved()
             v.centre.focus_view()
             return
