@@ -9,6 +9,10 @@ from ..errors import UsageError
 from .options import add_cache_argument
 
 
+TABLE_DEPTH = 2
+"""Hierarchy levels the summary table shows by default; ``--depth`` or ``--json`` show more."""
+
+
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "summary", parents=[common], help="print accuracy, group metrics and top confusions",
@@ -17,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     )
     add_cache_argument(p)
     p.add_argument("--result", metavar="NAME", help="result set for node metrics and pairs (default: original)")
-    p.add_argument("--depth", type=int, metavar="N", help="show hierarchy nodes down to depth N only")
+    p.add_argument("--depth", type=int, metavar="N",
+                   help=f"show hierarchy nodes down to depth N only (default: {TABLE_DEPTH} in the table, all in --json)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="number of confusion pairs (default: 10)")
     p.add_argument("--json", action="store_true", help="print the same content as JSON")
     return p
@@ -49,5 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(summary_json(summary, cache) + "\n")
         else:
-            render_summary(Console(), summary, summary_title(cache))
+            # A 21k-class tree has tens of thousands of nodes: the table shows the top levels unless asked.
+            depth = TABLE_DEPTH if args.depth is None else args.depth
+            render_summary(Console(), summary, summary_title(cache), depth)
     return 0

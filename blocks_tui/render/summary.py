@@ -25,8 +25,8 @@ def summary_title(cache: Cache) -> str:
     return f"{cache.path}: {model} on {data}, {cache.n_samples:,} samples, {cache.n_classes} classes"
 
 
-def render_summary(console: Console, summary: Summary, title: str) -> None:
-    """Accuracy per result set, group metrics per node, and the top confusions."""
+def render_summary(console: Console, summary: Summary, title: str, depth: int | None = None) -> None:
+    """Accuracy per result set, group metrics per node down to ``depth`` (all: None), and the top confusions."""
     console.print(plain(title, style="bold"))
     acc = Table(title="accuracy per result set", title_justify="left")
     acc.add_column("result set")
@@ -40,10 +40,14 @@ def render_summary(console: Console, summary: Summary, title: str) -> None:
     nodes = Table(title=Text(printable(f"group metrics on {summary.result!r} (paper Eq. 1)")), title_justify="left")
     for column in ("node", "classes", "samples", "precision %", "recall %", "F1 %"):
         nodes.add_column(column, justify="left" if column == "node" else "right")
-    for row in summary.nodes:
+    shown = [row for row in summary.nodes if depth is None or row.depth <= depth]
+    for row in shown:
         nodes.add_row(plain("  " * row.depth + row.name), str(row.classes), str(row.support),
                       score(row.precision), score(row.recall), score(row.f1))
     console.print(nodes)
+    if len(shown) < len(summary.nodes):
+        console.print(Text(f"{len(summary.nodes) - len(shown):,} deeper nodes not shown: --depth N shows them, "
+                           "--json lists every node", style="dim"))
 
     pairs = Table(title=Text(printable(f"top confusions on {summary.result!r}")), title_justify="left")
     for column in ("true class", "predicted as", "count", "% of true class", "common ancestor"):

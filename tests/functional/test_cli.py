@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from blocks_tui.analysis import Tree
+from blocks_tui.cache import open_cache
 from blocks_tui.cli import main
+from blocks_tui.synthetic.scale import generate, write_synthetic_cache
 from conftest import write_tiny_cache
 
 
@@ -173,3 +176,19 @@ def test_out_of_range_predictions_are_a_damaged_cache(tiny_cache: Path, capsys: 
     assert code == 1
     assert err == (f"blocks-tui: error: {tiny_cache}: damaged cache: 'results/original/topk_index' "
                    "holds classes outside [0, 5)\n")
+
+
+def test_summary_table_shows_the_top_levels_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17: on a 10k-class tree the summary printed all 16k nodes."""
+    data = generate(n_classes=300, n_samples=3000, channels=(4,), seed=2)
+    path = write_synthetic_cache(tmp_path / "deep.h5", data)
+    code, out, err = run_cli(["summary", str(path)], capsys)
+    assert code == 0, err
+    with open_cache(path) as cache:
+        depth = Tree.from_hierarchy(cache.hierarchy).depth
+    hidden = int((depth > 2).sum())
+    assert hidden > 0 and f"{hidden:,} deeper nodes not shown: --depth N shows them" in out
+    code, out, _ = run_cli(["summary", str(path), "--json"], capsys)
+    assert code == 0 and len(json.loads(out)["nodes"]) == len(depth)  # scripts get every node
+    code, out, _ = run_cli(["summary", str(path), "--depth", "9"], capsys)
+    assert code == 0 and "deeper nodes not shown" not in out
