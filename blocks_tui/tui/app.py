@@ -252,6 +252,19 @@ class BlocksApp(App[None]):
         self._jobs[worker] = (description, done, failed)
         self.status.set_busy(description)
 
+    def cancel_jobs(self, groups: tuple[str, ...]) -> list[str]:
+        """Cancel the running jobs of ``groups``; what was cancelled, by description.  A thread cannot be
+        stopped mid-step, but its result is dropped and the keys are free at once."""
+        cancelled = []
+        for worker, (description, _, _) in list(self._jobs.items()):
+            if worker.group in groups:
+                del self._jobs[worker]
+                worker.cancel()
+                cancelled.append(description)
+        running = [d for d, *_ in self._jobs.values()]
+        self.status.set_busy(running[-1] if running else None)
+        return cancelled
+
     @property
     def busy(self) -> bool:
         """Whether a job is still running (or its result not yet applied)."""

@@ -19,6 +19,7 @@ from ..analysis import (
     FilteredConfusion,
     auto_partition,
     build_hierarchy,
+    confusion_similarity,
     filtered_confusion,
     partition,
     rank_change,
@@ -128,8 +129,15 @@ class Seriated:
     class_index: np.ndarray  # global class indices
 
 
-def compute_partition(similarity: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
-    """Blocks of the seriated window: ``n_blocks`` of them, or the modularity-best count for None."""
+def window_similarity(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The confusion similarity of ``classes`` (a window's, display order): O(classes²), so a worker's job."""
+    return confusion_similarity(counts[np.ix_(classes, classes)])
+
+
+def compute_partition(counts: np.ndarray, classes: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
+    """Blocks of the seriated window of ``classes``: ``n_blocks`` of them, or the modularity-best count for
+    None.  ``counts`` is the model's class × class array, never changed in place, so a worker may read it."""
+    similarity = window_similarity(counts, classes)
     n = similarity.shape[0]
     if n_blocks is None:
         return auto_partition(similarity, max_blocks=min(32, n))
@@ -139,10 +147,10 @@ def compute_partition(similarity: np.ndarray, n_blocks: int | None) -> list[tupl
 
 
 def compute_seriation(
-    node: int, classes: np.ndarray, similarity: np.ndarray, class_names: Sequence[str], method: str
+    node: int, classes: np.ndarray, counts: np.ndarray, class_names: Sequence[str], method: str
 ) -> Seriated:
     """Recursive seriation of a node's classes into a subtree (seconds at 1000 classes: a worker's job)."""
-    built = build_hierarchy(similarity, [class_names[c] for c in classes], method=method)
+    built = build_hierarchy(window_similarity(counts, classes), [class_names[c] for c in classes], method=method)
     class_index = np.where(built.class_index >= 0, classes[np.maximum(built.class_index, 0)], -1)
     return Seriated(node, method, built.names, built.parent, class_index)
 

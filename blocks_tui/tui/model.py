@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 import numpy as np
 
-from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree, confusion_similarity
+from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree
 from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
@@ -358,11 +358,10 @@ class ViewerModel:
         return replace(self.filters, result=result, compare=compare)
 
     # -- partition and seriation ------------------------------------------------------
-    def window_similarity(self) -> tuple[np.ndarray, np.ndarray]:
-        """The window's classes (display order) and their confusion similarity, for a worker."""
+    def window_classes(self) -> np.ndarray:
+        """The window's classes in display order (a copy: a worker reads it while the view moves on)."""
         start, stop = self.zoom.window()
-        idx = self.display.order[start:stop].copy()
-        return idx, confusion_similarity(self.counts[np.ix_(idx, idx)])
+        return self.display.order[start:stop].copy()
 
     def apply_seriation(self, result: Seriated) -> None:
         """Show a seriation as the hierarchy, on trial: :meth:`adopt` keeps it, :meth:`discard` undoes it."""

@@ -612,3 +612,40 @@ def test_a_zoom_to_a_few_classes_labels_the_diagonal_and_wide_screens_widen_the_
         assert app.samples.outer_size.width == pane_width(300, 40) == 300 - 49 - 78 - 2
 
     run_app(viewer_cache, script, size=(160, 40))
+
+
+def test_seriation_and_partition_work_off_the_ui_thread_and_escape_cancels_them(viewer_cache: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: the window's O(classes²) similarity was built on the UI thread, and a long seriation could not
+    be stopped.  Now the worker builds it, keys answer meanwhile, and Escape cancels."""
+    import blocks_tui.tui.jobs as jobs
+
+    threads: list[str] = []
+    release = threading.Event()
+    similarity = jobs.window_similarity
+
+    def slow_similarity(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        release.wait(5)
+        return similarity(counts, classes)
+
+    monkeypatch.setattr(jobs, "window_similarity", slow_similarity)
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("s", "enter")  # spectral seriation of the whole tree
+        await pilot.pause(0.2)
+        assert app.busy and threads and threads[0] != threading.main_thread().name
+        await pilot.press("j")  # the matrix still answers
+        assert app.centre.matrix.cursor == (1, 0)
+        await pilot.press("escape")
+        assert not app.busy and app.status.message.plain.startswith("cancelled: seriating 5 classes")
+        assert app.model.zoom.breadcrumb() == ["all"]  # Escape cancelled; it did not also zoom out
+        release.set()
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, AdoptDialog) and app.model.preview is None  # its result is dropped
+        await pilot.press("b", "2", "enter")  # a partition runs in a worker too, and finishes
+        await settle(app, pilot)
+        assert len(threads) == 2 and threads[1] != threading.main_thread().name
+        assert len(app.model.zoom.blocks()) == 2 and "2 blocks" in app.status.message.plain
+
+    run_app(viewer_cache, script)

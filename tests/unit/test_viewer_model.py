@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from blocks_tui.cache import open_cache
-from blocks_tui.tui.jobs import compute_sample_data, compute_seriation
+from blocks_tui.tui.jobs import compute_sample_data, compute_seriation, window_similarity
 from blocks_tui.tui.model import ViewerModel
 
 from viewer_harness import GRAYSCALE, ORIGINAL, write_viewer_cache
@@ -149,9 +149,9 @@ def test_a_seriation_on_trial_is_adopted_or_discarded(model: ViewerModel) -> Non
     base_node = model.zoom.seriation_target()
     assert base_node is not None and model.display.names[model.to_display(base_node)] == "vehicles"
     before = model.base
-    classes, similarity = model.window_similarity()
-    assert sorted(classes.tolist()) == [2, 3, 4] and similarity.shape == (3, 3)
-    result = compute_seriation(base_node, classes, similarity, model.cache.class_names, "leaf")
+    classes = model.window_classes()
+    assert sorted(classes.tolist()) == [2, 3, 4] and window_similarity(model.counts, classes).shape == (3, 3)
+    result = compute_seriation(base_node, classes, model.counts, model.cache.class_names, "leaf")
     model.apply_seriation(result)
     assert model.preview is not None and model.base is not before
     assert sorted(model.display.order.tolist()) == list(range(5))

@@ -45,9 +45,10 @@ class BlockTools:
 
     def partition(self, count: int | None) -> None:
         """Partition the window into ``count`` blocks (None: the count with the best modularity)."""
-        _, similarity = self.viewer.model.window_similarity()
-        self.viewer.run_job("partition", f"partitioning {similarity.shape[0]:,} classes",
-                            partial(compute_partition, similarity, count), self._partitioned)
+        m = self.viewer.model
+        classes = m.window_classes()  # the similarity is O(classes²): the worker builds it
+        self.viewer.run_job("partition", f"partitioning {len(classes):,} classes",
+                            partial(compute_partition, m.counts, classes, count), self._partitioned)
 
     def _partitioned(self, blocks: Any) -> None:
         self.viewer.model.zoom.partition(blocks)
@@ -76,8 +77,8 @@ class BlockTools:
         node = m.zoom.seriation_target()
         if node is None:
             return
-        classes, similarity = m.window_similarity()
-        job = partial(compute_seriation, node, classes, similarity, m.cache.class_names, method)
+        classes = m.window_classes()
+        job = partial(compute_seriation, node, classes, m.counts, m.cache.class_names, method)
         self.viewer.run_job("seriate", f"seriating {len(classes):,} classes ({method})", job, self._seriated)
 
     def _seriated(self, result: Seriated) -> None:

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from ..viewer import Viewer
 
 
+SLOW_JOBS = ("seriate", "partition")
+"""Jobs that take seconds to minutes on a large window, which Escape cancels."""
+
+
 class Navigation:
     """Zoom (Enter, Backspace, Z), find (/), outliers (n/N), the tree cursor, and the matrix's display
     switches (diagonal, scale, metric, sort)."""
@@ -82,6 +86,11 @@ class Navigation:
         v.flow.select(NodeTarget(v.model.to_base(node), prefix=prefix), now=True)
 
     def zoom_out(self) -> None:
+        """Escape / Backspace: cancel a running seriation or partition first, else zoom out one level."""
+        cancelled = self.viewer.cancel_jobs(SLOW_JOBS)
+        if cancelled:
+            self.viewer.status.say(Text(f"cancelled: {', '.join(cancelled)}", style="yellow"))
+            return
         if self.viewer.model.zoom.out():
             self.after_zoom()
         else:
