@@ -31,8 +31,9 @@ record of what was planted, which only tests and benchmarks read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -46,6 +47,8 @@ CELLS = (4, 3, 2, 1)
 
 TOP_K = 5
 THUMBNAIL_SIDE = 48
+SAMPLE_BLOCK = 1 << 14
+"""Samples per block of thumbnails written: 113 MB of pixels."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,88 @@ class SyntheticHierarchy:
 
 @dataclass(frozen=True)
 class SyntheticLayer:
+    """One layer's recipe: each channel follows one hierarchy node (see :func:`_layer`).
+
+    Its per-sample responses are made block by block (:meth:`blocks`), each
+    block from its own seeded generator, so a cache of a million samples and
+    thousands of channels is written without holding the layer (7.7 GB at
+    10k classes x 1M samples x 3,840 channels); :attr:`collective` builds it
+    whole, for small data sets and tests.
+    """
+
     name: str
-    collective: np.ndarray  # (samples, channels) float16: f_N(x), the cells summed
-    class_mean: np.ndarray  # (classes, channels, d, d) float32
+    index: int
     output_shape: tuple[int, int, int, int]
     channel_node: np.ndarray  # (channels,) int64 the hierarchy node each channel follows
+    amplitude: np.ndarray = field(repr=False)  # (channels,) float32
+    spatial: np.ndarray = field(repr=False)  # (1, channels, d, d) float32, summing to 1 per channel
+    sub_channels: np.ndarray = field(repr=False)  # channels that fire for one kind of a subclass class
+    sub_owner: np.ndarray = field(repr=False)
+    sub_second: np.ndarray = field(repr=False)
+    seed: int = 0
+    truth: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    labels: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    second_kind: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, bool))
+    start: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))  # node ranges, in
+    stop: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))  # display positions
+    position: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))  # class → position
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channel_node)
+
+    @property
+    def block_rows(self) -> int:
+        """Samples per block: bounds a block's float32 values to 16 MiB."""
+        return max(1, (1 << 22) // self.n_channels)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first sample, (rows, channels) float32 responses)`` for consecutive blocks of samples."""
+        nodes = self.channel_node
+        lo, hi = self.start[nodes][None, :], self.stop[nodes][None, :]
+        for first in range(0, len(self.truth), self.block_rows):
+            rows = slice(first, first + self.block_rows)
+            rng = np.random.default_rng([self.seed, self.index, first])
+            truth = self.truth[rows]
+            p = self.position[truth][:, None]
+            values = rng.standard_exponential((len(truth), self.n_channels), dtype=np.float32)
+            values -= np.float32(1.0)  # zero-mean noise, rectified below as a ReLU would
+            values += ((lo <= p) & (p < hi)) * self.amplitude[None, :]
+            if len(self.sub_channels):
+                mine = truth[:, None] == self.sub_owner[None, :]
+                kind = self.second_kind[rows, None] == self.sub_second[None, :]
+                values[:, self.sub_channels] += (mine & kind) * np.float32(5.0)
+            np.maximum(values, 0.0, out=values)
+            yield first, values
+
+    def add_sums(self, sums: np.ndarray, first: int, values: np.ndarray) -> None:
+        """Add a block's responses to per-label sums (classes, channels), as an extractor's class means."""
+        labels = self.labels[first : first + len(values)]
+        order = np.argsort(labels, kind="stable")
+        ordered = labels[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sums[ordered[starts]] += np.add.reduceat(values[order], starts, axis=0)
+
+    def class_mean_of(self, sums: np.ndarray) -> np.ndarray:
+        """(classes, channels, d, d) float32 class means from :meth:`add_sums` over every block."""
+        counts = np.bincount(self.labels, minlength=sums.shape[0])
+        mean = sums / np.maximum(counts, 1)[:, None]
+        return mean.astype(np.float32)[:, :, None, None] * self.spatial
+
+    @cached_property
+    def collective(self) -> np.ndarray:
+        """(samples, channels) float16: every block at once (small data sets; the writer streams them)."""
+        out = np.empty((len(self.truth), self.n_channels), dtype=np.float16)
+        for first, values in self.blocks():
+            out[first : first + len(values)] = values
+        return out
+
+    @cached_property
+    def class_mean(self) -> np.ndarray:
+        sums = np.zeros((len(self.position), self.n_channels), dtype=np.float64)
+        for first, values in self.blocks():
+            self.add_sums(sums, first, values)
+        return self.class_mean_of(sums)
 
 
 @dataclass(frozen=True)
@@ -250,7 +330,7 @@ def generate(n_classes: int = 1000, n_samples: int = 50_000, channels: Sequence[
         second_kind[members[rng.random(len(members)) < 0.5]] = True
 
     layers = [
-        _layer(f"layer{i + 1}", i, len(channels), c, truth, labels, second_kind, sub_classes, tree, rng)
+        _layer(f"layer{i + 1}", i, len(channels), c, truth, labels, second_kind, sub_classes, tree, rng, seed)
         for i, c in enumerate(channels)
     ]
     ground_truth = {
@@ -296,7 +376,8 @@ def _topk(labels: np.ndarray, truth: np.ndarray, predicted: np.ndarray, wrong: n
 
 
 def _layer(name: str, index: int, n_layers: int, n_channels: int, truth: np.ndarray, labels: np.ndarray,
-           second_kind: np.ndarray, sub_classes: np.ndarray, tree: Tree, rng: np.random.Generator) -> SyntheticLayer:
+           second_kind: np.ndarray, sub_classes: np.ndarray, tree: Tree, rng: np.random.Generator,
+           seed: int) -> SyntheticLayer:
     """One layer: each channel fires for the classes under one node, plus rectified noise.
 
     Layer ``index`` of ``n_layers`` draws its nodes from a depth band that
@@ -305,10 +386,9 @@ def _layer(name: str, index: int, n_layers: int, n_channels: int, truth: np.ndar
     one group of channels fires for its first kind of sample and another for
     its second.  Responses follow the true class (what the image shows);
     class means follow the stored label, as an extractor computes them.
+    Only the recipe is drawn here; :meth:`SyntheticLayer.blocks` makes the responses.
     """
-    n_samples = len(truth)
-    n_classes = tree.n_classes
-    start, stop, depth, position = tree.start, tree.stop, tree.depth, tree.position
+    depth = tree.depth
     relative = depth / max(1, depth.max())
     band_centre = (index + 0.5) / max(1, n_layers)
     weight = np.exp(-((relative - band_centre) ** 2) / 0.05) * (depth > 0)
@@ -320,44 +400,22 @@ def _layer(name: str, index: int, n_layers: int, n_channels: int, truth: np.ndar
     sub_owner = sub_classes[sub_channels // (2 * per_kind)]
     sub_second = (sub_channels // per_kind) % 2 == 1
     channel_node[sub_channels] = tree.leaf_of_class()[sub_owner]
-    amplitude[sub_channels] = 0.0  # they fire through the subclass term below
-    # Samples are visited sorted by stored label, so each block's class sums are
-    # one reduceat over contiguous rows, taken before the float16 rounding.
-    by_label = np.argsort(labels, kind="stable")
-    out = np.empty((n_samples, n_channels), dtype=np.float16)
-    sums = np.zeros((n_classes, n_channels), dtype=np.float64)
-    block = max(1, (1 << 22) // n_channels)  # bounds the float32 temporaries to 16 MiB
-    for s in range(0, n_samples, block):
-        rows = by_label[s : s + block]
-        p = position[truth[rows]][:, None]
-        values = rng.standard_exponential((len(rows), n_channels), dtype=np.float32)
-        values -= np.float32(1.0)  # zero-mean noise, rectified below as a ReLU would
-        values += ((start[channel_node][None, :] <= p) & (p < stop[channel_node][None, :])) * amplitude[None, :]
-        if n_sub:
-            mine = truth[rows, None] == sub_owner[None, :]
-            kind = second_kind[rows, None] == sub_second[None, :]
-            values[:, sub_channels] += (mine & kind) * np.float32(5.0)
-        np.maximum(values, 0.0, out=values)
-        out[rows] = values
-        block_labels = labels[rows]
-        firsts = np.flatnonzero(np.r_[True, block_labels[1:] != block_labels[:-1]])
-        sums[block_labels[firsts]] += np.add.reduceat(values, firsts, axis=0)
-    mean = sums / np.maximum(np.bincount(labels, minlength=n_classes), 1)[:, None]
+    amplitude[sub_channels] = 0.0  # they fire through the subclass term
     d = CELLS[index]
     spatial = rng.uniform(0.5, 1.5, (1, n_channels, d, d)).astype(np.float32)
     spatial /= spatial.sum(axis=(2, 3), keepdims=True)
-    class_mean = mean.astype(np.float32)[:, :, None, None] * spatial
     side = 56 >> index
-    return SyntheticLayer(name, out, class_mean, (1, n_channels, side, side), channel_node)
+    return SyntheticLayer(name, index, (1, n_channels, side, side), channel_node, amplitude, spatial, sub_channels,
+                          sub_owner, sub_second, seed, truth, labels, second_kind, tree.start, tree.stop,
+                          tree.position)
 
 
-def _thumbnails(labels: np.ndarray, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """(samples, 48, 48, 3) uint8: a gradient in a colour per class, cheap to compress."""
-    colours = rng.integers(40, 216, (n_classes, 3)).astype(np.int16)
+def _thumbnails(labels: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """(samples, 48, 48, 3) uint8: a gradient in a colour per class (``colours`` (classes, 3)), cheap to
+    compress."""
     ramp = np.linspace(-40, 40, THUMBNAIL_SIDE).astype(np.int16)
     tile = ramp[:, None, None] + ramp[None, :, None] // 2
-    tiles = np.clip(colours[:, None, None, :] + tile[None], 0, 255).astype(np.uint8)
-    return tiles[labels]
+    return np.clip(colours[labels][:, None, None, :] + tile[None], 0, 255).astype(np.uint8)
 
 
 def write_synthetic_cache(path: Path | str, data: SyntheticScale, seed: int = 0) -> Path:
@@ -370,16 +428,27 @@ def write_synthetic_cache(path: Path | str, data: SyntheticScale, seed: int = 0)
         "seed": seed,
         "layers": [layer.name for layer in data.layers],
     }
-    rng = np.random.default_rng(seed + 1)
+    n_classes, n_samples = len(data.class_names), len(data.labels)
+    colours = np.random.default_rng(seed + 1).integers(40, 216, (n_classes, 3)).astype(np.int16)
     with CacheWriter(path, config=config, resume_hint="blocks-tui make-synthetic") as w:
-        w.write_classes(data.class_names, ids=[f"s{c:08d}" for c in range(len(data.class_names))])
+        w.write_classes(data.class_names, ids=[f"s{c:08d}" for c in range(n_classes)])
         h = data.hierarchy
         w.write_hierarchy(h.names, h.parent, h.class_index, source="file")
-        w.write_samples(data.labels, [f"synthetic/{i:07d}" for i in range(len(data.labels))],
-                        _thumbnails(data.labels, len(data.class_names), rng))
+        # Thumbnails and layer responses go in blocks: 1M samples hold 7 GB of each, never in memory at once.
+        w.begin_samples(n_samples, (THUMBNAIL_SIDE, THUMBNAIL_SIDE, 3))
+        for first in range(0, n_samples, SAMPLE_BLOCK):
+            labels = data.labels[first : first + SAMPLE_BLOCK]
+            w.append_samples(labels, [f"synthetic/{i:07d}" for i in range(first, first + len(labels))],
+                             _thumbnails(labels, colours))
         w.write_result_set("original", data.topk_index, data.topk_prob, data.true_prob,
                            attrs={"transform": "none"})
         for layer in data.layers:
-            w.write_layer(layer.name, layer.class_mean, layer.collective, layer.output_shape)
+            d = layer.spatial.shape[-1]
+            w.begin_layer(layer.name, layer.n_channels, d, layer.output_shape)
+            sums = np.zeros((n_classes, layer.n_channels), dtype=np.float64)
+            for first, values in layer.blocks():
+                w.write_layer_rows(layer.name, first, values)
+                layer.add_sums(sums, first, values)
+            w.write_class_mean(layer.name, layer.class_mean_of(sums))
         w.write_ground_truth(data.ground_truth)
     return Path(path)

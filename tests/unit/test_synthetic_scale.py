@@ -88,7 +88,12 @@ def test_channels_follow_hierarchy_nodes_and_subclasses_are_latent(data) -> None
 def test_written_cache_opens_with_four_layers(tmp_path: Path) -> None:
     small = generate(n_classes=30, n_samples=300, channels=(8, 16, 32, 64), seed=1)
     path = write_synthetic_cache(tmp_path / "s.h5", small)
+    # Issue 17: the writer streams each layer block by block; it never builds a layer's whole responses.
+    assert all("collective" not in layer.__dict__ for layer in small.layers)
     with open_cache(path) as cache:
+        for layer in small.layers:  # the streamed blocks are the responses, and their class means
+            assert np.array_equal(cache.layer(layer.name).collective(), layer.collective)
+            assert np.allclose(cache.layer(layer.name).class_mean(), layer.class_mean, rtol=1e-6)
         assert (cache.n_classes, cache.n_samples) == (30, 300)
         assert cache.layer_names == ["layer1", "layer2", "layer3", "layer4"]
         assert cache.layer("layer4").channels == 64 and cache.layer("layer1").d == 4
@@ -109,3 +114,14 @@ def test_written_cache_opens_with_four_layers(tmp_path: Path) -> None:
 def test_bad_sizes_name_the_argument(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate(**{"n_classes": 10, "n_samples": 100, "channels": (4,), **kwargs})
+
+
+def test_blocks_are_reproducible_and_independent_of_how_they_are_read() -> None:
+    """Each block has its own seeded generator: the same responses whether written or built whole."""
+    data = generate(n_classes=40, n_samples=5000, channels=(2048,), seed=3)
+    layer = data.layers[0]
+    assert layer.block_rows == 2048  # 16 MiB of float32 per block
+    blocks = list(layer.blocks())
+    assert [first for first, _ in blocks] == [0, 2048, 4096]
+    again = generate(n_classes=40, n_samples=5000, channels=(2048,), seed=3).layers[0]
+    assert np.array_equal(np.concatenate([v for _, v in blocks]).astype(np.float16), again.collective)
