@@ -84,6 +84,11 @@ class ResponseIndex:
         return self._sorted.shape[1]
 
     @property
+    def nbytes(self) -> int:
+        """Memory the index holds: the responses and their sorted keys."""
+        return int(self.collective.nbytes + self._sorted.nbytes)
+
+    @property
     def n_channels(self) -> int:
         return self._sorted.shape[0]
 

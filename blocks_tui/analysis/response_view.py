@@ -37,6 +37,12 @@ class LayerView:
     index: ResponseIndex
 
     @property
+    def nbytes(self) -> int:
+        """Memory the view holds (its arrays and its relevance index)."""
+        arrays = (self.cells, self.class_channel, self.class_count, self.top_samples)
+        return int(sum(a.nbytes for a in arrays) + self.index.nbytes)
+
+    @property
     def n_channels(self) -> int:
         return self.cells.shape[1]
 

@@ -26,6 +26,8 @@ from ..analysis.response_view import (
 from ..analysis.relevance import relevance_order
 
 THRESHOLD_STEP = 0.05
+LAYER_BUDGET = 768 << 20
+"""Bytes of loaded layers the response map keeps; older layers are loaded again when asked for."""
 RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
 
 
@@ -86,6 +88,21 @@ class ResponseState:
     def view(self) -> LayerView | None:
         name = self.layer_name
         return self.views.get(name) if name else None
+
+    def remember(self, view: LayerView, budget: int = LAYER_BUDGET) -> list[str]:
+        """Keep a loaded layer, and drop the least recently loaded others while the kept ones hold more than
+        ``budget`` bytes (the current layer is never dropped); the names dropped.  A layer of 2048 channels
+        over 50k samples holds about 0.6 GB, so keeping every one opened grew the viewer past 1 GB."""
+        self.views.pop(view.name, None)
+        self.views[view.name] = view  # the newest last
+        dropped = []
+        for name in list(self.views):
+            if sum(v.nbytes for v in self.views.values()) <= budget:
+                break
+            if name not in (view.name, self.layer_name):
+                del self.views[name]
+                dropped.append(name)
+        return dropped
 
     def step_layer(self, step: int) -> str | None:
         if not self.layer_names:

@@ -157,7 +157,7 @@ class Centre(ContentSwitcher):
                             self._layer_loaded)
 
     def _layer_loaded(self, view: LayerView) -> None:
-        self.responses.views[view.name] = view
+        self.responses.remember(view)  # under a memory budget: the least recently loaded layers go
         if view.name == self.responses.layer_name and self.showing_responses:
             self.rank_for(self.group_node())
             self.redraw_responses()
