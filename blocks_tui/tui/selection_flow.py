@@ -91,7 +91,7 @@ class SelectionFlow:
         if build is None:
             return
         if now:
-            self.show(build())
+            self._show_built(build)
         else:
             self.show_soon(build)
 
@@ -108,7 +108,7 @@ class SelectionFlow:
             return
         build = self._builder(self.target)
         if build is not None:
-            self.show(build())
+            self._show_built(build)
 
     def announce(self, prefix: str) -> None:
         """Say what brought the selection where it is (``epoch 3 of 9 · ``) ahead of it, until it changes."""
@@ -143,14 +143,14 @@ class SelectionFlow:
         return picked_status(target.kind, target.title, cell) if isinstance(target, PickedTarget) else cell
 
     # -- the sample pane ------------------------------------------------------------------
-    def _builder(self, target: Target) -> Callable[[], Selection] | None:
+    def _builder(self, target: Target) -> Callable[[], Selection | None] | None:
         m = self.viewer.model
         if isinstance(target, CellTarget):
             return self._cell if self.viewer.centre.viewport is not None else None
         if isinstance(target, NodeTarget):
             return lambda: m.selections.node(m.to_display(target.base), target.tab)
         if isinstance(target, NeuronTarget):
-            return self.viewer.centre.neuron_selection  # type: ignore[return-value]
+            return self.viewer.centre.neuron_selection
         return target.build
 
     def _cell(self) -> Selection:
@@ -175,9 +175,13 @@ class SelectionFlow:
         self._timer = None
         main = self.viewer.main
         if main.is_attached and main.is_mounted:  # not while the app shuts down
-            selection = build()
-            if selection is not None:
-                self.show(selection)
+            self._show_built(build)
+
+    def _show_built(self, build: Callable[[], Selection | None]) -> None:
+        """Show what ``build`` makes; nothing when there is nothing yet (a neuron before its layer loads)."""
+        selection = build()
+        if selection is not None:
+            self.show(selection)
 
     def show(self, selection: Selection) -> None:
         """Group a selection by true class and hand it to the pane (which decodes what it shows)."""

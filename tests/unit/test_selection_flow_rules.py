@@ -176,3 +176,11 @@ def test_spread_to_unit_maps_the_finite_range_onto_zero_to_one() -> None:
     assert spread[[0, 1, 3]].tolist() == [0.0, 1.0, 0.5] and np.isnan(spread[2])
     assert spread_to_unit(np.array([5.0, 5.0])).tolist() == [0.0, 0.0]  # all equal: no bars
     assert spread_to_unit(np.array([np.nan])).tolist() == [0.0]
+
+
+def test_a_neuron_before_its_layer_loads_selects_nothing_yet(viewer: Viewer) -> None:
+    viewer.centre.neuron_selection = lambda: None  # type: ignore[method-assign]
+    flow = SelectionFlow(viewer)  # type: ignore[arg-type]
+    flow.select(NeuronTarget(), now=True)
+    flow.reselect()
+    assert not viewer.samples.shown and flow.target == NeuronTarget()

@@ -10,6 +10,7 @@ tree cursor on that node.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
@@ -110,7 +111,7 @@ class CompareScreen(ModalScreen[CompareChoice | None]):
             table.add_row(
                 str(rank), plain(self.node_names[node]), f"{self.node_sizes[node]:,}",
                 percent(float(change.before[node])), percent(float(change.after[node])),
-                Text(UNDEFINED if delta != delta else f"{100 * delta:+.1f}", style=f"bold {colour}"), key=str(node),
+                Text(UNDEFINED if math.isnan(delta) else f"{100 * delta:+.1f}", style=f"bold {colour}"), key=str(node),
             )
         table.loading = False
 
