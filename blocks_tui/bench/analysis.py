@@ -36,6 +36,8 @@ from ..analysis.relevance import ResponseIndex, top_activating, top_neurons
 from ..analysis.seriation import _similarity, seriate
 from ..analysis.similarity import confusion_similarity
 from ..analysis.subclasses import latent_subclasses
+from ..analysis.triage import off_diagonal_cells, rank_outliers
+from ..analysis.view_tree import contract_chains
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ class BenchRow:
         if self.goal is None:
             return ""
         return "ok" if self.seconds <= self.goal else "MISSED"
+
+
+def _dense_outlier_cells(labels: np.ndarray, predicted: np.ndarray, tree: Tree) -> Any:
+    """The baseline the outliers ranking replaced: a dense classes² matrix, every off-diagonal cell through
+    block_outliers with one block per class (800 MB and seconds at 10,000 classes)."""
+    n = tree.n_classes
+    matrix = confusion_matrix(labels, predicted, n).astype(np.float64)
+    return block_outliers(matrix, [(i, i + 1) for i in range(n)], tree=contract_chains(tree)[0])
+
+
+def _sparse_outlier_cells(labels: np.ndarray, predicted: np.ndarray, tree: Tree) -> Any:
+    """What the ranking does now for the same cells: the non-zero ones only, then their LCA and distance."""
+    a, b, _ = off_diagonal_cells(labels, predicted, tree.n_classes)
+    flat = contract_chains(tree)[0]
+    common, leaf = flat.common_ancestors(a, b), flat.leaf_of_class()
+    return common, flat.depth[leaf[a]] + flat.depth[leaf[b]] - 2 * flat.depth[common]
 
 
 def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -152,6 +170,13 @@ def bench_core(w: Workload, repeats: int = 5, n_blocks: int = 32) -> list[BenchR
     rows.append(BenchRow(f"partition, {b} blocks (exact DP)", f"{n} classes", t, 0.200))
     t, outliers = _time(lambda: block_outliers(fc.matrix, blocks, order, tree, by="surprise", min_count=2), repeats)
     rows.append(BenchRow("block outliers + LCA", f"{n} classes", t, None, f"{len(outliers)} cells"))
+    predicted = w.topk_index[:, 0]
+    t_dense, _ = _time(lambda: _dense_outlier_cells(w.labels, predicted, tree), repeats)
+    t_sparse, _ = _time(lambda: _sparse_outlier_cells(w.labels, predicted, tree), repeats)
+    rows.append(BenchRow("outlier cells + LCA, sparse", f"{n} classes", t_sparse, None,
+                         f"dense classes² baseline {1000 * t_dense:.1f} ms: {t_dense / t_sparse:.1f}x"))
+    t, ranked = _time(lambda: rank_outliers(tree, w.labels, w.topk_index, w.topk_prob, limit=500), repeats)
+    rows.append(BenchRow("outliers ranking (the o panel)", f"{n} classes", t, 1.0, f"{len(ranked)} rows"))
     t, _ = _time(lambda: mislabel_candidates(w.labels, w.topk_index, w.topk_prob, w.true_prob), repeats)
     rows.append(BenchRow("mislabel candidates", size, t))
 
