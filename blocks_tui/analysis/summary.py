@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ._checks import topk_rows
-from .confusion import confusion_matrix, top_confusions, within_group_fraction
+from .confusion import top_confusions_of, within_group_fraction_of
 from .hierarchy import Tree
 from .metrics import group_metrics, topk_accuracy
 
@@ -79,13 +79,12 @@ def summarize(
     topk_by_result = {name: topk_rows(topk, len(labels), f"top-k of {name!r}") for name, topk in topk_by_result.items()}
     accuracy = []
     for name, topk in topk_by_result.items():
-        matrix = confusion_matrix(labels, topk[:, 0], tree.n_classes)
         accuracy.append(
             ResultAccuracy(
                 name=name,
                 top1=_finite(topk_accuracy(labels, topk, 1)),
                 top5=_finite(topk_accuracy(labels, topk, min(5, topk.shape[1]))),
-                within_top_groups=_finite(within_group_fraction(matrix, tree, depth=1)),
+                within_top_groups=_finite(within_group_fraction_of(labels, topk[:, 0], tree, depth=1)),
             )
         )
     predicted = topk_by_result[result][:, 0]
@@ -105,8 +104,7 @@ def summarize(
         if max_depth is None or tree.depth[i] <= max_depth
     ]
     class_sizes = np.bincount(labels, minlength=tree.n_classes)
-    matrix = confusion_matrix(labels, predicted, tree.n_classes)
-    top = top_confusions(matrix, top_pairs)
+    top = top_confusions_of(labels, predicted, tree.n_classes, top_pairs)  # no classes² matrix at 10k classes
     common = tree.common_ancestors(np.array([p.true for p in top], dtype=np.int64),
                                    np.array([p.predicted for p in top], dtype=np.int64))
     pairs = [

@@ -59,6 +59,7 @@ from typing import Sequence
 import numpy as np
 
 from ..short_names import distinct_shortenings
+from .confusion import off_diagonal_cells
 from .hierarchy import Tree
 from .metrics import metric_change
 from .mislabels import mislabel_candidates
@@ -228,16 +229,6 @@ def rank_outliers(
                    float(reverse_coverage[i]), float(confidence[i]), str(kind[i]))
         for i in rank
     ]
-
-
-def off_diagonal_cells(labels: np.ndarray, predicted: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """``(true, predicted, count)`` of every non-zero off-diagonal confusion cell, sorted by (true, predicted).
-
-    O(samples · log samples) time and O(samples) memory, whatever ``n``.
-    """
-    wrong = labels != predicted
-    codes, count = np.unique(labels[wrong].astype(np.int64) * n + predicted[wrong], return_counts=True)
-    return codes // n, codes % n, count.astype(np.float64)
 
 
 def _kinds(count: np.ndarray, reverse: np.ndarray, coverage: np.ndarray, reverse_coverage: np.ndarray,

@@ -36,7 +36,8 @@ from ..analysis.relevance import ResponseIndex, top_activating, top_neurons
 from ..analysis.seriation import _similarity, seriate
 from ..analysis.similarity import confusion_similarity
 from ..analysis.subclasses import latent_subclasses
-from ..analysis.triage import off_diagonal_cells, rank_outliers
+from ..analysis.confusion import off_diagonal_cells
+from ..analysis.triage import rank_outliers
 from ..analysis.view_tree import contract_chains
 
 
