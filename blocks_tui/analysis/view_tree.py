@@ -5,8 +5,7 @@ unified order, so every change to the tree (contract single-child chains,
 sort children by name, size or metric, adopt a seriation for one block) is a
 new :class:`~blocks_tui.analysis.Tree` plus a map between old and new node
 numbers.  All of it is index arithmetic over pre-order arrays: O(nodes), no
-samples.  :func:`metrics_from_matrix` gives the paper's group metrics from a
-class x class matrix, so re-sorting or grafting never goes back to samples.
+samples.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from .hierarchy import Tree
-from .metrics import GroupMetrics
 
 SORT_KEYS = ("order", "name", "size", "metric")
 """How children can be sorted: as stored, by name, by class count, by a per-node value."""
@@ -118,36 +116,6 @@ def graft(tree: Tree, node: int, names: list[str], parent: np.ndarray, class_ind
     new_class = np.concatenate([tree.class_index[:node], class_index, tree.class_index[stop:]])
     new_names = list(tree.names[:node]) + [tree.names[node]] + list(names[1:]) + list(tree.names[stop:])
     return Tree.from_arrays(new_names, new_parent, new_class)
-
-
-def metrics_from_matrix(tree: Tree, counts: np.ndarray) -> GroupMetrics:
-    """The paper's group precision, recall and F1 of every node, from a (classes, classes) count matrix.
-
-    ``counts`` is in class-index order (rows true, columns predicted), with
-    the diagonal kept: the same numbers :func:`~blocks_tui.analysis.group_metrics`
-    gives from samples, at O(classes² + nodes) whatever the sample count.
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    if counts.shape != (tree.n_classes, tree.n_classes):
-        raise ValueError(f"counts must be ({tree.n_classes}, {tree.n_classes}), got {counts.shape}")
-    ordered = counts[np.ix_(tree.order, tree.order)]
-    table = np.zeros((tree.n_classes + 1,) * 2, dtype=np.int64)
-    np.cumsum(np.cumsum(ordered, axis=0), axis=1, out=table[1:, 1:])
-    lo, hi = tree.start, tree.stop
-    tp = table[hi, hi] - table[lo, hi] - table[hi, lo] + table[lo, lo]
-    true_count = table[hi, -1] - table[lo, -1]
-    predicted_count = table[-1, hi] - table[-1, lo]
-    precision = _share(tp, predicted_count)
-    recall = _share(tp, true_count)
-    f1 = _share(2 * tp, true_count + predicted_count)  # 2PR/(P+R), defined when P or R is 0
-    return GroupMetrics(tp, true_count, predicted_count, precision, recall, f1)
-
-
-def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
-    """part / whole as float, nan where whole is 0."""
-    out = np.full(len(whole), np.nan)
-    np.divide(part, whole, out=out, where=whole > 0)
-    return out
 
 
 def child_blocks(tree: Tree, node: int) -> list[tuple[int, int]]:

@@ -25,7 +25,7 @@ from ..analysis import (
     rank_change,
 )
 from ..analysis.metrics import MetricChange
-from ..analysis.view_tree import metrics_from_matrix
+from ..analysis.metrics import group_metrics
 from ..analysis.hierarchy import Tree
 
 
@@ -102,6 +102,8 @@ class SampleData:
     compare_counts: np.ndarray | None
     kept: int  # samples that passed the sample filters
     index: FilteredConfusion  # the active result set's cells → samples, for the sample pane
+    pairs: tuple[np.ndarray, np.ndarray]  # (label, top-1) of the samples kept, for the group metrics
+    compare_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
@@ -109,13 +111,20 @@ def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
     n = len(cache.class_names)
     flt = filters.sample_filter()
 
-    def confusion_of(name: str) -> FilteredConfusion:
+    def confusion_of(name: str) -> tuple[FilteredConfusion, tuple[np.ndarray, np.ndarray]]:
         r = cache.result(name)
-        return filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob)
+        found = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob)
+        return found, kept_pairs(cache.labels, r.topk_index, found.mask)
 
-    active = confusion_of(filters.result)
-    compare = confusion_of(filters.compare).matrix if filters.compare else None
-    return SampleData(filters, active.matrix, compare, int(active.mask.sum()), active)
+    active, pairs = confusion_of(filters.result)
+    compare, compare_pairs = confusion_of(filters.compare) if filters.compare else (None, None)
+    return SampleData(filters, active.matrix, compare.matrix if compare else None, int(active.mask.sum()), active,
+                      pairs, compare_pairs)
+
+
+def kept_pairs(labels: np.ndarray, topk_index: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(label, top-1 prediction) of the samples a filter kept: what group metrics are counted from."""
+    return np.asarray(labels)[mask], np.asarray(topk_index)[mask, 0]
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,8 @@ def compute_changes(cache: CacheLike, tree: Tree, filters: Filters, before: str,
 
     def metrics_of(name: str) -> Any:
         r = cache.result(name)
-        counts = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob).matrix
-        return metrics_from_matrix(tree, counts)
+        mask = filtered_confusion(cache.labels, r.topk_index, n, flt, r.topk_prob, r.true_prob).mask
+        return group_metrics(tree, *kept_pairs(cache.labels, r.topk_index, mask))
 
     change = rank_change(tree, metrics_of(before), metrics_of(after), metric, min_classes=2)
     return ChangeRanking(before, after, metric, change)

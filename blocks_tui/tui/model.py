@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree
+from ..analysis.metrics import group_metrics
 from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
@@ -34,7 +35,6 @@ from ..analysis.view_tree import (
     contract_chains,
     covering_node,
     graft,
-    metrics_from_matrix,
     sort_children,
     subtree_stop,
 )
@@ -108,6 +108,8 @@ class ViewerModel:
     # Aggregates of the current pass over samples; a key press reads only these.
     counts: np.ndarray = field(init=False, repr=False)  # (classes, classes) sample-filtered counts
     compare_counts: np.ndarray | None = field(init=False, repr=False)
+    pairs: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)  # (label, top-1) of the kept samples
+    compare_pairs: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
     shown: np.ndarray = field(init=False, repr=False)  # counts after the cell filters
     pyramid: Pyramid = field(init=False, repr=False)  # summed-area table of ``shown`` in display order
     metrics: GroupMetrics = field(init=False, repr=False)  # per base node
@@ -161,12 +163,10 @@ class ViewerModel:
         self.filters = replace(data.filters, diagonal=self.filters.diagonal, min_count=self.filters.min_count)
         self.counts = data.counts
         self.compare_counts = data.compare_counts
+        self.pairs, self.compare_pairs = data.pairs, data.compare_pairs
         self.kept = data.kept
         self.index = data.index
-        self.metrics = metrics_from_matrix(self.base, self.counts)
-        self.compare_metrics = (
-            metrics_from_matrix(self.base, data.compare_counts) if data.compare_counts is not None else None
-        )
+        self._count_metrics()
         if self.compare_metrics is None:
             self.delta = False
         self._cell_filter()
@@ -174,6 +174,12 @@ class ViewerModel:
             self._resort()
         else:
             self._rebuild_pyramid()
+
+    def _count_metrics(self) -> None:
+        """Group metrics of the base tree from the kept samples: O(samples · depth), where the dense
+        classes² prefix sums took half of the start-up at 10,000 classes (7.8 of 15.8 s, 1.6 GB)."""
+        self.metrics = group_metrics(self.base, *self.pairs)
+        self.compare_metrics = group_metrics(self.base, *self.compare_pairs) if self.compare_pairs else None
 
     def _cell_filter(self) -> None:
         shown = self.counts.copy()
@@ -392,9 +398,7 @@ class ViewerModel:
         self._refresh_for_new_base()
 
     def _refresh_for_new_base(self) -> None:
-        self.metrics = metrics_from_matrix(self.base, self.counts)
-        if self.compare_counts is not None:
-            self.compare_metrics = metrics_from_matrix(self.base, self.compare_counts)
+        self._count_metrics()
         self.zoom.drop_partitions()
         self._resort()
 

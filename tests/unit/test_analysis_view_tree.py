@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from blocks_tui.analysis import Tree, build_hierarchy, confusion_matrix, confusion_similarity, group_metrics
+from blocks_tui.analysis.metrics import group_metrics_from_counts
 from blocks_tui.analysis.view_tree import (
     child_blocks,
     contract_chains,
     covering_node,
     graft,
-    metrics_from_matrix,
     sort_children,
     subtree_stop,
 )
@@ -89,20 +89,20 @@ def test_graft_must_cover_the_same_classes() -> None:
         graft(tiny(), 1, ["x", "car"], np.array([-1, 0]), np.array([-1, 2]))
 
 
-def test_metrics_from_matrix_match_group_metrics_from_samples() -> None:
+def test_group_metrics_from_a_matrix_match_those_from_samples() -> None:
     rng = np.random.default_rng(3)
     tree = tiny()
     labels = rng.integers(0, 5, 200)
     predicted = np.where(rng.random(200) < 0.6, labels, rng.integers(0, 5, 200))
     from_samples = group_metrics(tree, labels, predicted)
-    from_matrix = metrics_from_matrix(tree, confusion_matrix(labels, predicted, 5))
+    from_matrix = group_metrics_from_counts(tree, confusion_matrix(labels, predicted, 5))
     for name in ("tp", "true_count", "predicted_count", "precision", "recall", "f1"):
         np.testing.assert_allclose(getattr(from_matrix, name), getattr(from_samples, name), equal_nan=True)
 
 
-def test_metrics_from_matrix_checks_the_shape() -> None:
+def test_group_metrics_from_counts_checks_the_shape() -> None:
     with pytest.raises(ValueError, match=r"\(5, 5\)"):
-        metrics_from_matrix(tiny(), np.zeros((4, 4)))
+        group_metrics_from_counts(tiny(), np.zeros((4, 4)))
 
 
 def test_child_blocks_and_covering_node() -> None:
