@@ -106,14 +106,16 @@ class FilteredConfusion:
     ``matrix`` (classes, classes) int64: rows true class, columns predicted,
     after every filter.  ``mask`` (samples,) bool: the samples that passed the
     sample filters.  ``by_cell`` holds the kept samples' indices grouped by
-    cell (row-major); ``offsets`` ((classes² + 1,) int64) says where each
-    cell's group starts, so a lookup is a slice.
+    cell (row-major) and ``codes`` their cells (``true · classes +
+    predicted``), sorted, so a cell's samples are the slice a binary search
+    finds: O(samples) memory, where an offsets table was 800 MB at 10,000
+    classes.
     """
 
     matrix: np.ndarray
     mask: np.ndarray
     by_cell: np.ndarray
-    offsets: np.ndarray
+    codes: np.ndarray
 
     @property
     def n_classes(self) -> int:
@@ -130,7 +132,7 @@ class FilteredConfusion:
         if self.matrix[true, predicted] == 0:
             return np.empty(0, dtype=np.int64)
         cell = true * n + predicted
-        return self.by_cell[self.offsets[cell] : self.offsets[cell + 1]]
+        return self.by_cell[np.searchsorted(self.codes, cell, "left") : np.searchsorted(self.codes, cell, "right")]
 
     def block_samples(self, rows: np.ndarray, columns: np.ndarray, shown: np.ndarray | None = None) -> np.ndarray:
         """Sample indices of every shown cell in ``rows`` × ``columns`` (class indices), ascending.
@@ -146,7 +148,7 @@ class FilteredConfusion:
         cells = cells[(self.matrix if shown is None else shown).ravel()[cells] > 0]
         if not len(cells):
             return np.empty(0, dtype=np.int64)
-        starts, stops = self.offsets[cells], self.offsets[cells + 1]
+        starts, stops = np.searchsorted(self.codes, cells, "left"), np.searchsorted(self.codes, cells, "right")
         lengths = stops - starts
         # One gather: the positions start, start+1, ..., stop-1 of every cell at once.
         ends = np.cumsum(lengths)
@@ -167,10 +169,10 @@ class FilteredConfusion:
             raise ValueError(f"part must be one of {GROUP_PARTS}, got {part!r}")
         inside = np.zeros(self.n_classes, dtype=bool)
         inside[np.asarray(classes, dtype=np.int64)] = True
-        group, rest = np.flatnonzero(inside), np.flatnonzero(~inside)
-        rows, columns = {"tp": (group, group), "fn": (group, rest), "fp": (rest, group)}[part]
-        full = self.offsets[1:] - self.offsets[:-1]  # every cell's size, before any cell filter
-        return self.block_samples(rows, columns, shown=full.reshape(self.matrix.shape))
+        # From the kept samples' cells, O(samples): a group of most classes has classes² cells to walk.
+        truly, into = inside[self.codes // self.n_classes], inside[self.codes % self.n_classes]
+        chosen = {"tp": truly & into, "fn": truly & ~into, "fp": ~truly & into}[part]
+        return np.sort(self.by_cell[chosen])
 
 
 def filtered_confusion(
@@ -198,9 +200,8 @@ def filtered_confusion(
         raise ValueError(f"topk_index must lie in [0, {n_classes})")
     counts = confusion_matrix(labels[kept], predicted, n_classes)
     cell = labels[kept] * n_classes + predicted
-    by_cell = kept[np.argsort(cell, kind="stable")]
-    offsets = np.zeros(n_classes * n_classes + 1, dtype=np.int64)
-    np.cumsum(counts.ravel(), out=offsets[1:])
+    order = np.argsort(cell, kind="stable")
+    by_cell, codes = kept[order], cell[order]
     matrix = counts
     if not flt.diagonal or flt.min_count > 1:
         matrix = counts.copy()
@@ -208,4 +209,4 @@ def filtered_confusion(
             np.fill_diagonal(matrix, 0)
         if flt.min_count > 1:
             matrix[matrix < flt.min_count] = 0
-    return FilteredConfusion(matrix=matrix, mask=mask, by_cell=by_cell, offsets=offsets)
+    return FilteredConfusion(matrix=matrix, mask=mask, by_cell=by_cell, codes=codes)
