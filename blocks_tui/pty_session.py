@@ -120,6 +120,11 @@ class PtySession:
         return process.returncode
 
     @property
+    def pid(self) -> int | None:
+        """The program's process id, once started (for what the benchmarks read of it in /proc)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def returncode(self) -> int | None:
         return None if self._process is None else self._process.poll()
 

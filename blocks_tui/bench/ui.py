@@ -328,6 +328,12 @@ async def _zoom_out_times(app: App[None], presses: int) -> tuple[float, float]:
 
 def first_frame_seconds(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 30.0) -> float:
     """Seconds from starting ``python -m blocks_tui view PATH`` in a pty to its first matrix half block."""
+    return first_frame(path, size, timeout)[0]
+
+
+def first_frame(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 30.0) -> tuple[float, float]:
+    """(seconds, resident MB) of ``python -m blocks_tui view PATH`` in a pty when its first matrix half block
+    arrives: the start-up a user waits for, and what the viewer holds by then."""
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
     env.update(TERM="xterm-256color", COLORTERM="truecolor")
     half_block = "▀".encode()
@@ -337,13 +343,26 @@ def first_frame_seconds(path: Path, size: tuple[int, int] = (160, 48), timeout: 
         if not session.wait_for(half_block, timeout=timeout):
             data = session.recording.data[-300:]
             raise RuntimeError(f"no matrix drawn within {timeout:.0f} s (exit code {session.returncode}): {data!r}")
+        resident = resident_mb(session.pid)
         seen = b""
         for at, chunk in session.recording.chunks:  # the chunk that completed the first half block
             seen += chunk
             if half_block in seen:
                 break
         session.send("q")
-    return at - started
+    return at - started, resident
+
+
+def resident_mb(pid: int | None) -> float:
+    """A process's resident memory in MB, from /proc (NaN where there is no /proc or no process)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return float("nan")
 
 
 def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: int = 40, repeats: int = 3,

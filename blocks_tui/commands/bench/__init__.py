@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from . import analysis, cache_open, demo, extract, probe, ui
+from . import analysis, cache_open, demo, extract, probe, scale, ui
 
-BENCHMARKS = (cache_open, extract, demo, analysis, ui, probe)
+BENCHMARKS = (cache_open, extract, demo, analysis, ui, scale, probe)
 """In the order ``bench --help`` lists them."""
 
 
