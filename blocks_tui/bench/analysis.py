@@ -92,7 +92,7 @@ def _sparse_outlier_cells(labels: np.ndarray, predicted: np.ndarray, tree: Tree)
     return common, flat.depth[leaf[a]] + flat.depth[leaf[b]] - 2 * flat.depth[common]
 
 
-def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, Any]:
     """Median seconds of ``repeats`` calls, and the last result."""
     times = []
     result = None
@@ -133,73 +133,73 @@ def bench_core(w: Workload, repeats: int = 5, n_blocks: int = 32) -> list[BenchR
     rows: list[BenchRow] = []
     tree = Tree.from_hierarchy(w)
 
-    t, fc = _time(lambda: filtered_confusion(w.labels, w.topk_index, n), repeats)
+    t, fc = timed(lambda: filtered_confusion(w.labels, w.topk_index, n), repeats)
     rows.append(BenchRow("confusion build, no filter", size, t, 0.050))
     combined = ConfusionFilter(diagonal=False, min_count=2, top_k=1, predicted_prob=(0.3, 1.0),
                                true_prob=(0.0, 0.5), samples=np.arange(0, s, 2))
-    t, _ = _time(lambda: filtered_confusion(w.labels, w.topk_index, n, combined, w.topk_prob, w.true_prob), repeats)
+    t, _ = timed(lambda: filtered_confusion(w.labels, w.topk_index, n, combined, w.topk_prob, w.true_prob), repeats)
     rows.append(BenchRow("confusion build, all six filters", size, t, 0.050))
     flat = fc.matrix.ravel().copy()
     np.fill_diagonal(flat.reshape(n, n), 0)
     biggest = np.argsort(flat)[-100:]
-    t, found = _time(lambda: sum(len(fc.cell_samples(int(c // n), int(c % n))) for c in biggest), repeats)
+    t, found = timed(lambda: sum(len(fc.cell_samples(int(c // n), int(c % n))) for c in biggest), repeats)
     rows.append(BenchRow("cell -> samples, 100 largest cells", size, t, None, f"{found} samples"))
 
-    t, pyramid = _time(lambda: Pyramid(fc.matrix, tree.order, tree.order), repeats)
+    t, pyramid = timed(lambda: Pyramid(fc.matrix, tree.order, tree.order), repeats)
     rows.append(BenchRow("pyramid build (summed-area table)", size, t))
-    t, _ = _time(lambda: pyramid.view(120, 120), repeats)
+    t, _ = timed(lambda: pyramid.view(120, 120), repeats)
     rows.append(BenchRow("pyramid frame, 120x120 bins", size, t))
 
     predicted = w.topk_index[:, 0]
-    t, _ = _time(lambda: group_metrics(tree, w.labels, predicted), repeats)
+    t, _ = timed(lambda: group_metrics(tree, w.labels, predicted), repeats)
     rows.append(BenchRow("group metrics, every node", f"{tree.n_nodes} nodes", t))
-    t, index = _time(lambda: NodeSamples(tree, w.labels, predicted), repeats)
+    t, index = timed(lambda: NodeSamples(tree, w.labels, predicted), repeats)
     rows.append(BenchRow("TP/FP/FN index build", size, t))
-    t, _ = _time(lambda: [index.tp(v).size + index.fp(v).size + index.fn(v).size for v in tree.children(0)], repeats)
+    t, _ = timed(lambda: [index.tp(v).size + index.fp(v).size + index.fn(v).size for v in tree.children(0)], repeats)
     rows.append(BenchRow("TP/FP/FN ids, top-level nodes", f"{len(tree.children(0))} nodes", t))
 
     similarity = workload_similarity(w)
-    t, _ = _time(lambda: seriate(similarity, "barycenter"), repeats)
+    t, _ = timed(lambda: seriate(similarity, "barycenter"), repeats)
     rows.append(BenchRow("seriate barycenter", f"{n} classes", t))
-    t, order = _time(lambda: seriate(similarity, "spectral", recursive=True), max(1, repeats // 2))
+    t, order = timed(lambda: seriate(similarity, "spectral", recursive=True), max(1, repeats // 2))
     rows.append(BenchRow("seriate spectral, recursive", f"{n} classes", t))
-    t, built = _time(lambda: build_hierarchy(similarity), max(1, repeats // 2))
+    t, built = timed(lambda: build_hierarchy(similarity), max(1, repeats // 2))
     rows.append(BenchRow("build hierarchy (seriation)", f"{n} classes", t, None, f"{len(built.names)} nodes"))
     ordered = similarity[np.ix_(order, order)]
     b = min(n_blocks, n)
-    t, blocks = _time(lambda: partition(ordered, b), repeats)
+    t, blocks = timed(lambda: partition(ordered, b), repeats)
     rows.append(BenchRow(f"partition, {b} blocks (exact DP)", f"{n} classes", t, 0.200))
-    t, outliers = _time(lambda: block_outliers(fc.matrix, blocks, order, tree, by="surprise", min_count=2), repeats)
+    t, outliers = timed(lambda: block_outliers(fc.matrix, blocks, order, tree, by="surprise", min_count=2), repeats)
     rows.append(BenchRow("block outliers + LCA", f"{n} classes", t, None, f"{len(outliers)} cells"))
     predicted = w.topk_index[:, 0]
-    t_dense, _ = _time(lambda: _dense_outlier_cells(w.labels, predicted, tree), repeats)
-    t_sparse, _ = _time(lambda: _sparse_outlier_cells(w.labels, predicted, tree), repeats)
+    t_dense, _ = timed(lambda: _dense_outlier_cells(w.labels, predicted, tree), repeats)
+    t_sparse, _ = timed(lambda: _sparse_outlier_cells(w.labels, predicted, tree), repeats)
     rows.append(BenchRow("outlier cells + LCA, sparse", f"{n} classes", t_sparse, None,
                          f"dense classes² baseline {1000 * t_dense:.1f} ms: {t_dense / t_sparse:.1f}x"))
-    t, ranked = _time(lambda: rank_outliers(tree, w.labels, w.topk_index, w.topk_prob, limit=500), repeats)
+    t, ranked = timed(lambda: rank_outliers(tree, w.labels, w.topk_index, w.topk_prob, limit=500), repeats)
     rows.append(BenchRow("outliers ranking (the o panel)", f"{n} classes", t, 1.0, f"{len(ranked)} rows"))
-    t, _ = _time(lambda: mislabel_candidates(w.labels, w.topk_index, w.topk_prob, w.true_prob), repeats)
+    t, _ = timed(lambda: mislabel_candidates(w.labels, w.topk_index, w.topk_prob, w.true_prob), repeats)
     rows.append(BenchRow("mislabel candidates", size, t))
 
     if w.collective is not None:
         channels = w.collective.shape[1]
         rsize = f"{channels} ch x {s // 1000}k" if s >= 1000 else f"{channels} ch x {s}"
-        t, rindex = _time(lambda: ResponseIndex(w.collective), max(1, repeats // 2))
+        t, rindex = timed(lambda: ResponseIndex(w.collective), max(1, repeats // 2))
         rows.append(BenchRow("relevance index (once per layer)", rsize, t))
         biggest_class = int(np.bincount(w.labels).argmax())
         in_class = w.labels == biggest_class
-        t, _ = _time(lambda: top_neurons(rindex, in_class, 10), repeats)
+        t, _ = timed(lambda: top_neurons(rindex, in_class, 10), repeats)
         rows.append(BenchRow("relevance Eq. 2, one class", rsize, t, 0.300, f"{int(in_class.sum())} in group"))
-        t_naive, _ = _time(lambda: _relevance_by_quantile(w.collective, in_class), 1)
+        t_naive, _ = timed(lambda: _relevance_by_quantile(w.collective, in_class), 1)
         rows.append(BenchRow("  baseline: np.quantile per query", rsize, t_naive, None, f"{t_naive / t:.0f}x slower"))
         node = max(tree.children(0), key=tree.size)
         in_node = tree.contains(node, w.labels)
-        t, _ = _time(lambda: top_neurons(rindex, in_node, 10), repeats)
+        t, _ = timed(lambda: top_neurons(rindex, in_node, 10), repeats)
         rows.append(BenchRow("relevance Eq. 2, largest top group", rsize, t, 0.300, f"{int(in_node.sum())} in group"))
-        t, _ = _time(lambda: top_activating(w.collective, 0, 20), repeats)
+        t, _ = timed(lambda: top_activating(w.collective, 0, 20), repeats)
         rows.append(BenchRow("top-activating samples, 1 neuron", rsize, t))
         members = np.flatnonzero(in_class)
-        t, _ = _time(lambda: latent_subclasses(w.collective[members], members), repeats)
+        t, _ = timed(lambda: latent_subclasses(w.collective[members], members), repeats)
         rows.append(BenchRow("latent subclasses, one class", f"{len(members)} samples", t))
     return rows
 
@@ -217,24 +217,24 @@ def bench_seriation(similarity: np.ndarray, repeats: int = 3, scipy_baseline: bo
     n = similarity.shape[0]
     rows: list[BenchRow] = []
     spectral_goal = {1000: 0.200, 5000: 3.0}.get(n)
-    t, _ = _time(lambda: seriate(similarity, "spectral"), repeats)
+    t, _ = timed(lambda: seriate(similarity, "spectral"), repeats)
     rows.append(BenchRow("seriate spectral", f"{n} classes", t, spectral_goal))
     if not leaf:
         return rows
     leaf_goal = {1000: 1.0, 2000: 5.0}.get(n)
-    t, _ = _time(lambda: seriate(similarity, "leaf"), repeats)
+    t, _ = timed(lambda: seriate(similarity, "leaf"), repeats)
     rows.append(BenchRow("seriate leaf (linkage + ordering)", f"{n} classes", t, leaf_goal))
     s = _similarity(similarity)
     distance = s.max() - s
     np.fill_diagonal(distance, 0.0)
     condensed = squareform(distance, checks=False)
-    t_link, linkage = _time(lambda: sch.linkage(condensed, method="average"), 1)
+    t_link, linkage = timed(lambda: sch.linkage(condensed, method="average"), 1)
     rows.append(BenchRow("  average linkage (shared by both)", f"{n} classes", t_link))
-    t, ours = _time(lambda: optimal_leaf_order(linkage, distance), repeats)
+    t, ours = timed(lambda: optimal_leaf_order(linkage, distance), repeats)
     cost = order_cost(ours, distance)
     rows.append(BenchRow("  optimal leaf ordering, ours", f"{n} classes", t, leaf_goal, f"cost {cost:.4f}"))
     if scipy_baseline:
-        t_scipy, z = _time(lambda: sch.optimal_leaf_ordering(linkage, condensed), 1)
+        t_scipy, z = timed(lambda: sch.optimal_leaf_ordering(linkage, condensed), 1)
         scipy_cost = order_cost(sch.leaves_list(z), distance)
         rows.append(BenchRow("  optimal leaf ordering, scipy", f"{n} classes", t_scipy, None,
                              f"cost {scipy_cost:.4f}; ours {t_scipy / t:.1f}x faster"))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .analysis import timed
 from .ui import first_frame
 
 GOALS_AT_10K = {"first frame": 3.0, "RSS at first frame": 600.0, "o ranking": 1.0, "m ranking": 1.0,
@@ -55,12 +56,6 @@ def run_measured(argv: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024  # Linux reports kilobytes
 
 
-def _timed(work: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
-
-
 def bench_size(path: Path, classes: int, samples: int, log: Callable[[str], None] = lambda line: None,
                frame_timeout: float = 120.0) -> ScaleRow:
     """Every figure for one size; the cache at ``path`` is written first when missing."""
@@ -82,8 +77,8 @@ def bench_size(path: Path, classes: int, samples: int, log: Callable[[str], None
         result = cache.default_result()
         r = cache.result(result)
         _ = r.topk_index, r.topk_prob, r.true_prob, cache.labels  # read before the clock starts
-        outliers_s = _timed(lambda: compute_outlier_rows(cache, tree, result))
-        mislabels_s = _timed(lambda: compute_mislabel_rows(cache, result))
+        outliers_s = timed(lambda: compute_outlier_rows(cache, tree, result))[0]
+        mislabels_s = timed(lambda: compute_mislabel_rows(cache, result))[0]
     summary_s, summary_mb = run_measured([*python, "summary", str(path)])
     return ScaleRow(classes, samples, build_s, build_mb, frame_s, frame_mb, outliers_s, mislabels_s, summary_s,
                     summary_mb)

@@ -164,7 +164,7 @@ class BlocksApp(App[None]):
         """Rebuild the tree's rows (a new sort, metric or base tree); the cursor goes to the highlighted
         node, else the zoom node, and the pane follows it while the tree has the focus."""
         m = self.model
-        focus = m.to_display(m.highlight) if m.highlight is not None else m.zoom.node()
+        focus = m.focus_node()
         self.tree_node = focus
         if self.hierarchy.has_focus:
             self.flow.select(NodeTarget(m.to_base(focus)))

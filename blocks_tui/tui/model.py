@@ -255,6 +255,11 @@ class ViewerModel:
     def set_highlight(self, display_node: int | None) -> None:
         self.highlight = None if display_node is None else self.to_base(display_node)
 
+    def focus_node(self) -> int:
+        """The display node the tree's cursor and the response map's ranking are on: the highlighted node,
+        else the node the window belongs to."""
+        return self.to_display(self.highlight) if self.highlight is not None else self.zoom.node()
+
     def band(self) -> tuple[int, int] | None:
         """The highlighted node's position range, unless it covers the whole window."""
         if self.highlight is None:

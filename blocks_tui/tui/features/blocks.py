@@ -105,4 +105,4 @@ class BlockTools:
         if isinstance(v.flow.target, NodeTarget) and node is not None:
             v.flow.select(NodeTarget(v.model.to_base(node)), now=True)
         if v.centre.showing_responses:
-            v.centre.rank_for(v.centre.group_node())
+            v.centre.rank_for(v.model.focus_node())

@@ -79,10 +79,9 @@ class Navigation:
         PANE_DELAY: a pending request would lose to the reselect that follows a filter pass."""
         v = self.viewer
         v.model.set_highlight(node)
-        v.refresh_tree()
+        v.refresh_tree()  # it also ranks the response map's neurons for the node
         v.redraw()
         self._tree_cursor(node)
-        v.centre.rank_for(node)
         v.flow.select(NodeTarget(v.model.to_base(node), prefix=prefix), now=True)
 
     def zoom_out(self) -> None:

@@ -148,7 +148,7 @@ class Centre(ContentSwitcher):
         if name is None:
             return
         if name in r.views:
-            self.rank_for(self.group_node())
+            self.rank_for(self.viewer.model.focus_node())
             self.redraw_responses()
             return
         self.response_map.show_message(Text(f"loading layer {name} …", style="dim"))
@@ -159,7 +159,7 @@ class Centre(ContentSwitcher):
     def _layer_loaded(self, view: LayerView) -> None:
         self.responses.remember(view)  # under a memory budget: the least recently loaded layers go
         if view.name == self.responses.layer_name and self.showing_responses:
-            self.rank_for(self.group_node())
+            self.rank_for(self.viewer.model.focus_node())
             self.redraw_responses()
             self._neuron_to_pane()
 
@@ -170,11 +170,6 @@ class Centre(ContentSwitcher):
             return  # a newer request (the tree cursor's node) is on its way to the pane
         if self.viewer.focused is self.response_map or isinstance(flow.target, NeuronTarget):
             flow.select(NeuronTarget(), now=True)
-
-    def group_node(self) -> int:
-        """The group neurons are ranked for: the tree's highlighted node, else the zoom node (display)."""
-        m = self.viewer.model
-        return m.to_display(m.highlight) if m.highlight is not None else m.zoom.node()
 
     def forget_ranking(self) -> None:
         """The base tree was replaced: a ranking's base node id means another node now."""
