@@ -11,6 +11,7 @@ The two entry points most notebooks start from::
 
 from .agreement import adjusted_rand_index
 from .hierarchy_builder import BuiltHierarchy, build_hierarchy
+from .cells import CellCounts
 from .confusion import ConfusionPair, confusion_matrix, top_confusions, within_group_fraction
 from .filters import ConfusionFilter, FilteredConfusion, filtered_confusion, sample_mask
 from .hierarchy import Tree
@@ -56,6 +57,7 @@ from .dynamics import Settling, dynamics_report, epoch_series, settling_epochs
 __all__ = [
     "BlockOutliers",
     "BuiltHierarchy",
+    "CellCounts",
     "ConfusionFilter",
     "ConfusionPair",
     "FilteredConfusion",

@@ -2,20 +2,22 @@
 
 The viewer rebuilds the confusion matrix on every filter change (diagonal
 on or off, a minimum cell count, top-k error, probability ranges, a sample
-subset), so the build is one boolean mask over samples and one ``bincount``
-over cell ids.  The same sort that counts the cells also indexes them:
-samples are kept grouped by cell, so the samples of any cell are one slice,
-found in time proportional to the cell's size.
+subset), so the build is one boolean mask over samples and one sort of
+their cell ids, O(samples) whatever the number of classes.  The same sort
+that counts the cells also indexes them: samples are kept grouped by cell,
+so the samples of any cell are one slice, found in time proportional to the
+cell's size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ._checks import topk_rows
-from .confusion import confusion_matrix
+from .cells import CellCounts
 
 GROUP_PARTS = ("tp", "fn", "fp")
 
@@ -99,63 +101,72 @@ def sample_mask(
     return keep
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: the fields are arrays
 class FilteredConfusion:
-    """A filtered confusion matrix and an index from its cells to their samples.
+    """A filtered confusion matrix, as its non-zero cells, and an index from its cells to their samples.
 
-    ``matrix`` (classes, classes) int64: rows true class, columns predicted,
-    after every filter.  ``mask`` (samples,) bool: the samples that passed the
-    sample filters.  ``by_cell`` holds the kept samples' indices grouped by
-    cell (row-major) and ``codes`` their cells (``true · classes +
-    predicted``), sorted, so a cell's samples are the slice a binary search
-    finds: O(samples) memory, where an offsets table was 800 MB at 10,000
-    classes.
+    ``cells``: the counts after every filter, rows true class, columns
+    predicted (:class:`~blocks_tui.analysis.cells.CellCounts`; :attr:`matrix`
+    is the dense array, for small caches).  ``mask`` (samples,) bool: the
+    samples that passed the sample filters.  ``by_cell`` holds the kept
+    samples' indices grouped by cell (row-major) and ``codes`` their cells
+    (``true · classes + predicted``), sorted, so a cell's samples are the
+    slice a binary search finds: O(samples) memory, where an offsets table
+    was 800 MB at 10,000 classes.
     """
 
-    matrix: np.ndarray
+    cells: CellCounts
     mask: np.ndarray
     by_cell: np.ndarray
     codes: np.ndarray
 
     @property
     def n_classes(self) -> int:
-        return self.matrix.shape[0]
+        return self.cells.n_classes
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """(classes, classes) int64, dense: O(classes²), so for reports and small caches, not the viewer."""
+        return self.cells.dense()
 
     def cell_samples(self, true: int, predicted: int) -> np.ndarray:
-        """(count,) int64 sample indices in cell (true, predicted), ascending; O(count).
+        """(count,) int64 sample indices in cell (true, predicted), ascending; O(count + log samples).
 
         Empty for a cell that a cell filter (diagonal, minimum count) blanked.
         """
         n = self.n_classes
         if not (0 <= true < n and 0 <= predicted < n):
             raise ValueError(f"cell ({true}, {predicted}) lies outside the {n}x{n} matrix")
-        if self.matrix[true, predicted] == 0:
+        if self.cells.at(true, predicted) == 0:
             return np.empty(0, dtype=np.int64)
-        cell = true * n + predicted
-        return self.by_cell[np.searchsorted(self.codes, cell, "left") : np.searchsorted(self.codes, cell, "right")]
+        return self._samples_of(np.array([true * n + predicted]))
 
-    def block_samples(self, rows: np.ndarray, columns: np.ndarray, shown: np.ndarray | None = None) -> np.ndarray:
+    def block_samples(self, rows: np.ndarray, columns: np.ndarray, shown: CellCounts | None = None) -> np.ndarray:
         """Sample indices of every shown cell in ``rows`` × ``columns`` (class indices), ascending.
 
-        For a selected block of the matrix.  ``shown`` ((classes, classes))
-        replaces :attr:`matrix` as the cells to include (non-zero), for
-        cell filters applied after this index was built.  Costs O(cells +
-        samples found).
+        For a selected block of the matrix.  ``shown`` replaces :attr:`cells`
+        as the cells to include, for cell filters applied after this index
+        was built.  Costs O(non-zero cells + samples found), or less for a
+        block of fewer cells than that.
         """
-        rows = np.asarray(rows, dtype=np.int64)
-        columns = np.asarray(columns, dtype=np.int64)
-        cells = (rows[:, None] * self.n_classes + columns[None, :]).ravel()
-        cells = cells[(self.matrix if shown is None else shown).ravel()[cells] > 0]
+        chosen = (self.cells if shown is None else shown).select(rows, columns)
+        return np.sort(self._samples_of(chosen.codes))
+
+    def _samples_of(self, cells: np.ndarray) -> np.ndarray:
+        """The kept samples of ``cells`` (codes, ascending), cell by cell."""
         if not len(cells):
             return np.empty(0, dtype=np.int64)
         starts, stops = np.searchsorted(self.codes, cells, "left"), np.searchsorted(self.codes, cells, "right")
         lengths = stops - starts
+        if not lengths.sum():
+            return np.empty(0, dtype=np.int64)
+        starts, stops, lengths = starts[lengths > 0], stops[lengths > 0], lengths[lengths > 0]
         # One gather: the positions start, start+1, ..., stop-1 of every cell at once.
         ends = np.cumsum(lengths)
         steps = np.ones(int(ends[-1]), dtype=np.int64)
         steps[0] = starts[0]
         steps[ends[:-1]] = starts[1:] - stops[:-1] + 1
-        return np.sort(self.by_cell[np.cumsum(steps)])
+        return self.by_cell[np.cumsum(steps)]
 
     def group_samples(self, classes: np.ndarray, part: str) -> np.ndarray:
         """A group's true positives (``"tp"``), false negatives (``"fn"``) or false positives (``"fp"``).
@@ -185,8 +196,8 @@ def filtered_confusion(
 ) -> FilteredConfusion:
     """The confusion matrix of one result set under ``flt``, with its cell index.
 
-    Shapes as in :func:`sample_mask`.  About 5 ms for 50k samples and 1000
-    classes: a mask, one ``bincount`` and one stable counting sort.
+    Shapes as in :func:`sample_mask`.  A mask and one sort of the kept
+    samples' cell codes: O(samples · log samples), nothing of size classes².
     """
     flt = flt or ConfusionFilter()
     labels = np.asarray(labels, dtype=np.int64)
@@ -198,15 +209,8 @@ def filtered_confusion(
     predicted = topk_index[kept, 0].astype(np.int64)
     if predicted.size and (predicted.min() < 0 or predicted.max() >= n_classes):
         raise ValueError(f"topk_index must lie in [0, {n_classes})")
-    counts = confusion_matrix(labels[kept], predicted, n_classes)
     cell = labels[kept] * n_classes + predicted
     order = np.argsort(cell, kind="stable")
     by_cell, codes = kept[order], cell[order]
-    matrix = counts
-    if not flt.diagonal or flt.min_count > 1:
-        matrix = counts.copy()
-        if not flt.diagonal:
-            np.fill_diagonal(matrix, 0)
-        if flt.min_count > 1:
-            matrix[matrix < flt.min_count] = 0
-    return FilteredConfusion(matrix=matrix, mask=mask, by_cell=by_cell, codes=codes)
+    cells = CellCounts.of_sorted_codes(codes, n_classes).shown(flt.diagonal, flt.min_count)
+    return FilteredConfusion(cells=cells, mask=mask, by_cell=by_cell, codes=codes)

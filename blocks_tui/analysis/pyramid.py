@@ -2,13 +2,19 @@
 
 The viewer shows 1000 classes on about 120 half-block rows and zooms into
 any range, so it needs "the sum of every cell in this rectangle" for a grid
-of rectangles on every frame.  A :class:`Pyramid` precomputes, once per
-matrix and order, the summed-area table (2-D prefix sums) of the reordered
-matrix.  Every scale of the pyramid is then read from it: a grid of
-``r × c`` bins with *any* edges costs O(r·c), independent of how many
-classes each bin covers, and the sums are exact (integers stay integers).
+of rectangles on every frame.  A :class:`Pyramid` keeps, once per matrix
+and order, the matrix's non-zero cells at their displayed positions, sorted
+by row.  Every scale is read from them: a grid of bins with *any* edges is
+one pass over the non-zero cells of the rows it spans (a binary search
+finds them), and the sums are exact (integers stay integers).  A confusion
+matrix is sparse (at most one cell per sample), so building costs O(cells)
+where a summed-area table costs O(classes²): 5 s and 800 MB at 10,000
+classes, against 0.1 s, and a frame there takes about 5 ms.
 Power-of-two levels, the classic pyramid, are cached on first use for
 callers that want them as arrays.
+
+:func:`summed_area_table` stays for dense callers (the partition's block
+sums over a window).
 """
 
 from __future__ import annotations
@@ -50,13 +56,16 @@ def bin_edges(start: int, stop: int, n_bins: int) -> np.ndarray:
 
 
 class Pyramid:
-    """Bin sums of a (rows, columns) matrix, reordered, at any scale.
+    """Bin sums of a (rows, columns) matrix, reordered, at any scale, from its non-zero cells.
 
     ``matrix`` may be counts (integer, kept exact in int64) or responses
     (float, summed in float64).  ``row_order``/``column_order`` give the
     original row at each displayed position (default: as is), e.g. a
-    hierarchy's unified order or a seriation.  Building costs one pass over
-    the matrix; the table takes (rows+1)·(columns+1) numbers.
+    hierarchy's unified order or a seriation.  :meth:`from_cells` builds
+    one from coordinate lists without any dense array: a confusion matrix at
+    10,000 classes has 146k non-zero cells of 10^8, and its summed-area
+    table was 800 MB and 5 s to build.  A grid of bins then costs one pass
+    over the non-zero cells of the window's rows, whatever the bins' edges.
     """
 
     def __init__(
@@ -68,27 +77,73 @@ class Pyramid:
         matrix = np.asarray(matrix)
         if matrix.ndim != 2:
             raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
-        rows, columns = matrix.shape
-        self.row_order = _order(row_order, rows, "row_order")
-        self.column_order = _order(column_order, columns, "column_order")
-        self._table = summed_area_table(matrix[np.ix_(self.row_order, self.column_order)])
+        rows, columns = np.nonzero(matrix)
+        self._place(rows, columns, matrix[rows, columns], matrix.shape, row_order, column_order)
+
+    @classmethod
+    def from_cells(
+        cls,
+        rows: np.ndarray,
+        columns: np.ndarray,
+        values: np.ndarray,
+        shape: tuple[int, int],
+        row_order: np.ndarray | None = None,
+        column_order: np.ndarray | None = None,
+    ) -> "Pyramid":
+        """The pyramid of the matrix whose cells ``(rows[i], columns[i])`` hold ``values[i]`` (the rest 0).
+
+        Each cell appears at most once.  O(cells · log cells) to build and
+        O(cells) memory, whatever ``shape``.
+        """
+        rows, columns, values = np.asarray(rows), np.asarray(columns), np.asarray(values)
+        if not rows.shape == columns.shape == values.shape or rows.ndim != 1:
+            raise ValueError("rows, columns and values must be (cells,) arrays of one length")
+        if len(rows) and (rows.min() < 0 or rows.max() >= shape[0] or columns.min() < 0
+                          or columns.max() >= shape[1]):
+            raise ValueError(f"cells must lie within the {shape[0]}x{shape[1]} matrix")
+        pyramid = cls.__new__(cls)
+        pyramid._place(rows, columns, values, shape, row_order, column_order)
+        return pyramid
+
+    def _place(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, ...],
+               row_order: np.ndarray | None, column_order: np.ndarray | None) -> None:
+        """Keep the cells at their displayed positions, sorted by (row, column)."""
+        self._shape = (int(shape[0]), int(shape[1]))
+        self.row_order = _order(row_order, self._shape[0], "row_order")
+        self.column_order = _order(column_order, self._shape[1], "column_order")
+        r = _positions(self.row_order)[np.asarray(rows, dtype=np.int64)]
+        c = _positions(self.column_order)[np.asarray(columns, dtype=np.int64)]
+        by_place = np.argsort(r * self._shape[1] + c, kind="stable")
+        self._rows, self._columns = r[by_place], c[by_place]
+        self._values = np.asarray(values)[by_place].astype(
+            np.int64 if np.asarray(values).dtype.kind in "biu" else np.float64)
         self._levels: dict[int, np.ndarray] = {}
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self._table.shape[0] - 1, self._table.shape[1] - 1
+        return self._shape
 
     def bins(self, row_edges: np.ndarray, column_edges: np.ndarray) -> np.ndarray:
         """(len(row_edges)-1, len(column_edges)-1) sums of the cells between consecutive edges.
 
         Edges are displayed positions (after reordering), non-decreasing, in
         ``[0, rows]`` and ``[0, columns]``; they need not be evenly spaced, so
-        bins can follow hierarchy nodes.
+        bins can follow hierarchy nodes.  Costs O(non-zero cells in the rows
+        the edges span + bins).
         """
         r = _edges(row_edges, self.shape[0], "row_edges")
         c = _edges(column_edges, self.shape[1], "column_edges")
-        t = self._table[np.ix_(r, c)]
-        return t[1:, 1:] - t[:-1, 1:] - t[1:, :-1] + t[:-1, :-1]
+        first, last = np.searchsorted(self._rows, [r[0], r[-1]])
+        rows, columns, values = self._rows[first:last], self._columns[first:last], self._values[first:last]
+        inside = (columns >= c[0]) & (columns < c[-1])
+        # The last edge at or below a position names its bin: repeated edges make empty bins, never take cells.
+        row_bin = np.searchsorted(r, rows[inside], "right") - 1
+        column_bin = np.searchsorted(c, columns[inside], "right") - 1
+        n_columns = len(c) - 1
+        sums = np.bincount(row_bin * n_columns + column_bin, weights=values[inside],
+                           minlength=(len(r) - 1) * n_columns).reshape(len(r) - 1, n_columns)
+        # float64 sums of integers are exact below 2^53: far past any sample count.
+        return np.rint(sums).astype(np.int64) if self._values.dtype == np.int64 else sums
 
     def view(
         self,
@@ -121,6 +176,13 @@ class Pyramid:
 
 def _order(order: np.ndarray | None, size: int, name: str) -> np.ndarray:
     return np.arange(size, dtype=np.int64) if order is None else permutation(order, size, name)
+
+
+def _positions(order: np.ndarray) -> np.ndarray:
+    """The displayed position of every original index: the inverse permutation."""
+    positions = np.empty_like(order)
+    positions[order] = np.arange(len(order))
+    return positions
 
 
 def _edges(edges: np.ndarray, size: int, name: str) -> np.ndarray:

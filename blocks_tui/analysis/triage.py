@@ -175,7 +175,7 @@ def rank_outliers(
     (samples, k) best first, k ≥ 2 for the coverage (with k = 1 coverage
     counts top-1 only).  ``limit`` keeps the first rows.  See the module
     docstring for the blocks, the ranking and the kinds.
-    O(classes² + samples·log samples).
+    O(classes + samples·log samples).
     """
     labels = np.asarray(labels, dtype=np.int64)
     topk_index = np.asarray(topk_index, dtype=np.int64)

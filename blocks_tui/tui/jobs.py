@@ -3,7 +3,7 @@
 A filter change needs a pass over every sample, seriation and partitioning
 need seconds at 1000 classes.  Each is a pure function here that returns a
 small result object; :class:`~blocks_tui.tui.model.ViewerModel` installs it
-on the main thread in O(classes²) at most.  Nothing here touches the model,
+on the main thread in O(classes + non-zero cells) at most.  Nothing here touches the model,
 so a worker can never leave it half-updated.
 """
 
@@ -24,6 +24,7 @@ from ..analysis import (
     partition,
     rank_change,
 )
+from ..analysis.cells import CellCounts
 from ..analysis.metrics import MetricChange
 from ..analysis.metrics import group_metrics
 from ..analysis.hierarchy import Tree
@@ -95,13 +96,12 @@ class Filters:
 
 @dataclass(frozen=True)
 class SampleData:
-    """The result of one pass over samples: class x class counts for the active and compared result sets."""
+    """The result of one pass over samples: the active result set's cells and the (label, top-1) pairs of
+    both result sets, which the group metrics are counted from."""
 
     filters: Filters
-    counts: np.ndarray  # (classes, classes) int64, rows true, diagonal kept
-    compare_counts: np.ndarray | None
     kept: int  # samples that passed the sample filters
-    index: FilteredConfusion  # the active result set's cells → samples, for the sample pane
+    index: FilteredConfusion  # the active result set's non-zero cells (diagonal kept) and their samples
     pairs: tuple[np.ndarray, np.ndarray]  # (label, top-1) of the samples kept, for the group metrics
     compare_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -117,9 +117,8 @@ def compute_sample_data(cache: CacheLike, filters: Filters) -> SampleData:
         return found, kept_pairs(cache.labels, r.topk_index, found.mask)
 
     active, pairs = confusion_of(filters.result)
-    compare, compare_pairs = confusion_of(filters.compare) if filters.compare else (None, None)
-    return SampleData(filters, active.matrix, compare.matrix if compare else None, int(active.mask.sum()), active,
-                      pairs, compare_pairs)
+    compare_pairs = confusion_of(filters.compare)[1] if filters.compare else None
+    return SampleData(filters, int(active.mask.sum()), active, pairs, compare_pairs)
 
 
 def kept_pairs(labels: np.ndarray, topk_index: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,15 +137,15 @@ class Seriated:
     class_index: np.ndarray  # global class indices
 
 
-def window_similarity(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def window_similarity(cells: CellCounts, classes: np.ndarray) -> np.ndarray:
     """The confusion similarity of ``classes`` (a window's, display order): O(classes²), so a worker's job."""
-    return confusion_similarity(counts[np.ix_(classes, classes)])
+    return confusion_similarity(cells.dense(classes, classes))
 
 
-def compute_partition(counts: np.ndarray, classes: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
+def compute_partition(cells: CellCounts, classes: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
     """Blocks of the seriated window of ``classes``: ``n_blocks`` of them, or the modularity-best count for
-    None.  ``counts`` is the model's class × class array, never changed in place, so a worker may read it."""
-    similarity = window_similarity(counts, classes)
+    None.  ``cells`` are the model's counts, never changed in place, so a worker may read them."""
+    similarity = window_similarity(cells, classes)
     n = similarity.shape[0]
     if n_blocks is None:
         return auto_partition(similarity, max_blocks=min(32, n))
@@ -156,10 +155,10 @@ def compute_partition(counts: np.ndarray, classes: np.ndarray, n_blocks: int | N
 
 
 def compute_seriation(
-    node: int, classes: np.ndarray, counts: np.ndarray, class_names: Sequence[str], method: str
+    node: int, classes: np.ndarray, cells: CellCounts, class_names: Sequence[str], method: str
 ) -> Seriated:
     """Recursive seriation of a node's classes into a subtree (seconds at 1000 classes: a worker's job)."""
-    built = build_hierarchy(window_similarity(counts, classes), [class_names[c] for c in classes], method=method)
+    built = build_hierarchy(window_similarity(cells, classes), [class_names[c] for c in classes], method=method)
     class_index = np.where(built.class_index >= 0, classes[np.maximum(built.class_index, 0)], -1)
     return Seriated(node, method, built.names, built.parent, class_index)
 

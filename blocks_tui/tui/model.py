@@ -5,7 +5,8 @@ description, the next outlier; the widgets only draw what comes back, and
 tests drive the model without a terminal.  The expensive steps are split in
 two: a pure ``compute_*`` function that may loop over samples or seriate
 (run in a worker thread) and an ``apply_*`` method that installs its result
-in O(classes²) at most.  A key press only ever reaches the second kind.
+in O(classes + non-zero cells) at most, never classes².  A key press only ever
+reaches the second kind.
 
 Three parts live beside it, each with the model as its only state:
 :class:`~blocks_tui.tui.zoom_path.ZoomPath` (``model.zoom``: where the window
@@ -25,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 import numpy as np
 
-from ..analysis import FilteredConfusion, GroupMetrics, Pyramid, Tree
+from ..analysis import CellCounts, FilteredConfusion, GroupMetrics, Pyramid, Tree
 from ..analysis.metrics import group_metrics
 from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
@@ -105,13 +106,13 @@ class ViewerModel:
     preview: _Preview | None = None
     kept: int = 0  # samples that passed the sample filters
     last_frame: MatrixFrame | None = None
-    # Aggregates of the current pass over samples; a key press reads only these.
-    counts: np.ndarray = field(init=False, repr=False)  # (classes, classes) sample-filtered counts
-    compare_counts: np.ndarray | None = field(init=False, repr=False)
+    # Aggregates of the current pass over samples; a key press reads only these.  Nothing is classes ×
+    # classes: at 10,000 classes one such array is 800 MB, and the matrix has at most one cell per sample.
+    counts: CellCounts = field(init=False, repr=False)  # sample-filtered non-zero cells, diagonal kept
     pairs: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)  # (label, top-1) of the kept samples
     compare_pairs: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
-    shown: np.ndarray = field(init=False, repr=False)  # counts after the cell filters
-    pyramid: Pyramid = field(init=False, repr=False)  # summed-area table of ``shown`` in display order
+    shown: CellCounts = field(init=False, repr=False)  # the cells left by the cell filters
+    pyramid: Pyramid = field(init=False, repr=False)  # ``shown`` at its display positions, binned per frame
     metrics: GroupMetrics = field(init=False, repr=False)  # per base node
     compare_metrics: GroupMetrics | None = field(init=False, repr=False)
     index: FilteredConfusion = field(init=False, repr=False)  # cells → samples of the active result set
@@ -155,14 +156,14 @@ class ViewerModel:
         self._rebuild_pyramid()
 
     def _rebuild_pyramid(self) -> None:
-        self.pyramid = Pyramid(self.shown, self.display.order, self.display.order)
+        n, shown, order = self.counts.n_classes, self.shown, self.display.order
+        self.pyramid = Pyramid.from_cells(shown.true, shown.predicted, shown.count, (n, n), order, order)
         self.outlier_steps.forget()
 
     def apply_sample_data(self, data: SampleData) -> None:
         """Install a finished pass over samples (keeps the cell filters of the current filters)."""
         self.filters = replace(data.filters, diagonal=self.filters.diagonal, min_count=self.filters.min_count)
-        self.counts = data.counts
-        self.compare_counts = data.compare_counts
+        self.counts = data.index.cells
         self.pairs, self.compare_pairs = data.pairs, data.compare_pairs
         self.kept = data.kept
         self.index = data.index
@@ -182,15 +183,10 @@ class ViewerModel:
         self.compare_metrics = group_metrics(self.base, *self.compare_pairs) if self.compare_pairs else None
 
     def _cell_filter(self) -> None:
-        shown = self.counts.copy()
-        if not self.filters.diagonal:
-            np.fill_diagonal(shown, 0)
-        if self.filters.min_count > 1:
-            shown[shown < self.filters.min_count] = 0
-        self.shown = shown
+        self.shown = self.counts.shown(self.filters.diagonal, self.filters.min_count)
 
     def set_cell_filters(self, diagonal: bool | None = None, min_count: int | None = None) -> None:
-        """Diagonal on/off and the minimum count: O(classes²), no samples."""
+        """Diagonal on/off and the minimum count: O(non-zero cells), no samples."""
         self.filters = replace(
             self.filters,
             diagonal=self.filters.diagonal if diagonal is None else diagonal,
@@ -327,10 +323,10 @@ class ViewerModel:
         cols = (int(frame.edges[col_bin]), int(frame.edges[col_bin + 1]))
         count = int(frame.counts[row_bin, col_bin])
         true_classes = self.display.order[rows[0] : rows[1]]
-        support = int(self.counts[true_classes].sum())
+        support = int(self.counts.row_totals[true_classes].sum())
         hidden = rows == cols and not self.filters.diagonal
         if hidden:  # the drawn cell is blank, but its samples are there: say how many
-            count = int(self.counts[np.ix_(true_classes, true_classes)].sum())
+            count = self.counts.sum_within(true_classes, true_classes)
         return CellInfo(
             rows, cols, self.range_name(*rows), self.range_name(*cols), count,
             count / support if support else None, rows == cols, hidden,

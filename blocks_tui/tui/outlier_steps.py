@@ -4,7 +4,7 @@ One ranking drives both: :func:`~blocks_tui.analysis.triage.rank_outliers`
 over the active result set and the base tree, the class pairs confused
 across the hierarchy's blocks, most surprising first.  ``n`` steps through
 the pairs whose two classes lie in the window.  The ranking is
-O(classes² + samples) once per result set and tree, so the viewer computes
+O(classes + samples · log samples) once per result set and tree, so the viewer computes
 it in a worker (:func:`~blocks_tui.tui.jobs.compute_outlier_rows`) and hands
 it over with :meth:`OutlierSteps.set_ranking`; stepping is then O(1) per key.
 """

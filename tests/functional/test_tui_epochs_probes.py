@@ -53,7 +53,7 @@ def test_comma_and_full_stop_step_through_the_epochs(epochs_cache: Path) -> None
         await settle(app, pilot)
         assert app.model.filters.result == "epoch-1"
         # Epoch 1 only separates the groups: every animal is predicted cat, every vehicle car.
-        assert app.model.counts[1, 0] == 6 and app.model.counts[3, 2] == 6
+        assert app.model.counts.at(1, 0) == 6 and app.model.counts.at(3, 2) == 6
         await pilot.press("comma")  # already the first: stays
         await settle(app, pilot)
         assert app.model.filters.result == "epoch-1"

@@ -106,12 +106,12 @@ def test_a_sample_selection_and_its_details(model: ViewerModel) -> None:
 def test_cell_filters_hide_the_diagonal_and_small_counts_without_a_pass(model: ViewerModel) -> None:
     brute = np.zeros((5, 5), dtype=np.int64)
     np.add.at(brute, (LABELS, PREDICTED), 1)
-    assert not model.filters.diagonal and np.trace(model.shown) == 0  # hidden by default
+    assert not model.filters.diagonal and np.trace(model.shown.dense()) == 0  # hidden by default
     model.set_cell_filters(diagonal=True)
-    assert np.array_equal(model.shown, brute)
+    assert np.array_equal(model.shown.dense(), brute)
     model.set_cell_filters(min_count=2)
-    assert np.array_equal(model.shown, np.where(brute >= 2, brute, 0))
-    assert np.array_equal(model.counts, brute)  # the counts stay: only what is drawn changes
+    assert np.array_equal(model.shown.dense(), np.where(brute >= 2, brute, 0))
+    assert np.array_equal(model.counts.dense(), brute)  # the counts stay: only what is drawn changes
 
 
 def test_a_sample_pass_with_filters_and_another_result_set(model: ViewerModel) -> None:
@@ -120,7 +120,7 @@ def test_a_sample_pass_with_filters_and_another_result_set(model: ViewerModel) -
     model.apply_sample_data(compute_sample_data(model.cache, wanted))
     brute = np.zeros((5, 5), dtype=np.int64)
     np.add.at(brute, (LABELS, gray), 1)
-    assert model.filters.result == "grayscale" and np.array_equal(model.counts, brute)
+    assert model.filters.result == "grayscale" and np.array_equal(model.counts.dense(), brute)
     assert model.kept == len(LABELS)
     animals = node(model, "animals")
     f1 = float(model.metric_values()[animals])
