@@ -17,17 +17,16 @@ import numpy as np
 from ..analysis import (
     ConfusionFilter,
     FilteredConfusion,
-    auto_partition,
     build_hierarchy,
-    confusion_similarity,
     filtered_confusion,
-    partition,
     rank_change,
 )
 from ..analysis.cells import CellCounts
-from ..analysis.metrics import MetricChange
-from ..analysis.metrics import group_metrics
+from ..analysis.partitioning import COARSE_BINS, coarse_partition
+from ..analysis.similarity import cells_similarity
+from ..analysis.metrics import GroupMetrics, MetricChange, group_metrics
 from ..analysis.hierarchy import Tree
+from ..analysis.view_tree import contract_chains, graft
 
 
 class ResultArrays(Protocol):
@@ -128,39 +127,50 @@ def kept_pairs(labels: np.ndarray, topk_index: np.ndarray, mask: np.ndarray) -> 
 
 @dataclass(frozen=True)
 class Seriated:
-    """A seriation of one node's classes, as a subtree to graft (computed in a worker)."""
+    """A seriation of one node's classes, grafted into the base tree, with the new tree's group metrics.
+
+    All of it is computed in a worker: at 10,000 classes grafting and
+    counting the metrics again take 0.3 s, which the UI thread would freeze
+    for.  ``counted_from`` is the (label, top-1) pairs the metrics came
+    from; the model counts again only if a filter changed them meanwhile.
+    """
 
     node: int  # base node that was seriated
     method: str
-    names: list[str]
-    parent: np.ndarray
-    class_index: np.ndarray  # global class indices
-
-
-def window_similarity(cells: CellCounts, classes: np.ndarray) -> np.ndarray:
-    """The confusion similarity of ``classes`` (a window's, display order): O(classes²), so a worker's job."""
-    return confusion_similarity(cells.dense(classes, classes))
+    tree: Tree  # the base tree with that node's subtree replaced, single-child chains contracted
+    metrics: GroupMetrics
+    compare_metrics: GroupMetrics | None
+    counted_from: tuple[np.ndarray, np.ndarray]
 
 
 def compute_partition(cells: CellCounts, classes: np.ndarray, n_blocks: int | None) -> list[tuple[int, int]]:
     """Blocks of the seriated window of ``classes``: ``n_blocks`` of them, or the modularity-best count for
-    None.  ``cells`` are the model's counts, never changed in place, so a worker may read them."""
-    similarity = window_similarity(cells, classes)
-    n = similarity.shape[0]
-    if n_blocks is None:
-        return auto_partition(similarity, max_blocks=min(32, n))
-    if not 1 <= n_blocks <= n:
-        raise ValueError(f"the number of blocks must lie in [1, {n}]")
-    return partition(similarity, n_blocks)
+    None.  ``cells`` are the model's counts, never changed in place, so a worker may read them.  The
+    similarity is sparse and the DP runs on at most 1,024 bins (exact up to that many classes)."""
+    n = len(classes)
+    if n_blocks is not None and not 1 <= n_blocks <= min(n, COARSE_BINS):
+        raise ValueError(f"the number of blocks must lie in [1, {min(n, COARSE_BINS)}]")
+    return coarse_partition(cells_similarity(cells, classes), n_blocks)
 
 
 def compute_seriation(
-    node: int, classes: np.ndarray, cells: CellCounts, class_names: Sequence[str], method: str
+    node: int,
+    classes: np.ndarray,
+    cells: CellCounts,
+    class_names: Sequence[str],
+    method: str,
+    base: Tree,
+    pairs: tuple[np.ndarray, np.ndarray],
+    compare_pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Seriated:
-    """Recursive seriation of a node's classes into a subtree (seconds at 1000 classes: a worker's job)."""
-    built = build_hierarchy(window_similarity(cells, classes), [class_names[c] for c in classes], method=method)
+    """Recursive seriation of a node's classes on the sparse similarity of their confusions, grafted into
+    ``base`` (seconds at 1000 classes, 6 s at 10,000: a worker's job).  ``base`` and the pairs are the
+    model's, which it replaces rather than changes, so the worker reads them safely."""
+    built = build_hierarchy(cells_similarity(cells, classes), [class_names[c] for c in classes], method=method)
     class_index = np.where(built.class_index >= 0, classes[np.maximum(built.class_index, 0)], -1)
-    return Seriated(node, method, built.names, built.parent, class_index)
+    tree = contract_chains(graft(base, node, built.names, built.parent, class_index))[0]
+    compare = group_metrics(tree, *compare_pairs) if compare_pairs else None
+    return Seriated(node, method, tree, group_metrics(tree, *pairs), compare, pairs)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,7 @@ from ..analysis.find import Found, find
 from ..analysis.seriation import METHODS as SERIATION_METHODS
 from ..analysis.view_frame import MAX_GUTTER_LEVELS, MatrixFrame, frame_layout, matrix_frame
 from ..cache.result_names import default_result
-from ..analysis.view_tree import (
-    contract_chains,
-    covering_node,
-    graft,
-    sort_children,
-    subtree_stop,
-)
+from ..analysis.view_tree import contract_chains, covering_node, sort_children, subtree_stop
 from .jobs import CacheLike, Filters, SampleData, Seriated, compute_sample_data
 from .outlier_steps import OutlierStep, OutlierSteps
 from .pane_selections import PaneSelections
@@ -78,6 +72,10 @@ class NodeStats:
     f1: float
 
 
+_Counted = tuple[GroupMetrics, GroupMetrics | None, tuple[np.ndarray, np.ndarray]]
+"""Group metrics of a base tree, of the compared result set, and the (label, top-1) pairs counted."""
+
+
 @dataclass
 class _Preview:
     """An adopted-on-trial seriation, with what to restore on discard."""
@@ -86,6 +84,7 @@ class _Preview:
     method: str
     old_base: Tree
     old_sort: str
+    old_metrics: _Counted  # the old base's metrics, and the pairs they were counted from
 
 
 @dataclass
@@ -371,20 +370,24 @@ class ViewerModel:
         return self.display.order[start:stop].copy()
 
     def apply_seriation(self, result: Seriated) -> None:
-        """Show a seriation as the hierarchy, on trial: :meth:`adopt` keeps it, :meth:`discard` undoes it."""
+        """Show a seriation as the hierarchy, on trial: :meth:`adopt` keeps it, :meth:`discard` undoes it.
+
+        The worker built the tree and its metrics; this only installs them: O(non-zero cells + nodes).
+        """
         old = self.base
         stop = subtree_stop(old, result.node)
-        grafted = contract_chains(graft(old, result.node, result.names, result.parent, result.class_index))[0]
-        self.preview = _Preview(result.node, result.method, old, self.sort)
-        shift = grafted.n_nodes - old.n_nodes
+        self.preview = _Preview(result.node, result.method, old, self.sort,
+                                (self.metrics, self.compare_metrics, self.pairs))
+        shift = result.tree.n_nodes - old.n_nodes
         if self.highlight is not None:
             if result.node < self.highlight < stop:
                 self.highlight = None
             elif self.highlight >= stop:
                 self.highlight += shift
-        self._set_base(grafted)
+        self._set_base(result.tree)
         self.sort = "order"  # a seriation is an order: sorting children would undo it
-        self._refresh_for_new_base()
+        counted = (result.metrics, result.compare_metrics, result.counted_from)
+        self._refresh_for_new_base(counted)
 
     def adopt(self) -> None:
         self.preview = None
@@ -396,10 +399,15 @@ class ViewerModel:
         self._set_base(preview.old_base)
         self.highlight = None
         self.sort = preview.old_sort
-        self._refresh_for_new_base()
+        self._refresh_for_new_base(preview.old_metrics)
 
-    def _refresh_for_new_base(self) -> None:
-        self._count_metrics()
+    def _refresh_for_new_base(self, counted: _Counted) -> None:
+        """Metrics for the new base: those given, unless a filter changed the kept samples since."""
+        metrics, compare_metrics, pairs = counted
+        if pairs is self.pairs:
+            self.metrics, self.compare_metrics = metrics, compare_metrics
+        else:
+            self._count_metrics()
         self.zoom.drop_partitions()
         self._resort()
 

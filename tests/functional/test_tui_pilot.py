@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from blocks_tui.analysis import block_outliers
+from blocks_tui.analysis import CellCounts, block_outliers
 from blocks_tui.analysis.view_frame import BLOCK, FN_BAND, FP_BAND, NODE_BLOCK
 from blocks_tui.cache import CacheWriter
 from blocks_tui.tui.app import BlocksApp
@@ -622,14 +623,14 @@ def test_seriation_and_partition_work_off_the_ui_thread_and_escape_cancels_them(
 
     threads: list[str] = []
     release = threading.Event()
-    similarity = jobs.window_similarity
+    similarity = jobs.cells_similarity
 
-    def slow_similarity(counts: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    def slow_similarity(cells: CellCounts, classes: np.ndarray) -> Any:
         threads.append(threading.current_thread().name)
         release.wait(5)
-        return similarity(counts, classes)
+        return similarity(cells, classes)
 
-    monkeypatch.setattr(jobs, "window_similarity", slow_similarity)
+    monkeypatch.setattr(jobs, "cells_similarity", slow_similarity)
 
     async def script(app: BlocksApp, pilot: Pilot) -> None:
         await pilot.press("s", "enter")  # spectral seriation of the whole tree

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from blocks_tui.cache import open_cache
-from blocks_tui.tui.jobs import compute_sample_data, compute_seriation, window_similarity
+from blocks_tui.analysis.metrics import group_metrics
+from blocks_tui.analysis.similarity import cells_similarity
+from blocks_tui.tui.jobs import compute_sample_data, compute_seriation
 from blocks_tui.tui.model import ViewerModel
 
 from viewer_harness import GRAYSCALE, ORIGINAL, write_viewer_cache
@@ -150,18 +152,35 @@ def test_a_seriation_on_trial_is_adopted_or_discarded(model: ViewerModel) -> Non
     assert base_node is not None and model.display.names[model.to_display(base_node)] == "vehicles"
     before = model.base
     classes = model.window_classes()
-    assert sorted(classes.tolist()) == [2, 3, 4] and window_similarity(model.counts, classes).shape == (3, 3)
-    result = compute_seriation(base_node, classes, model.counts, model.cache.class_names, "leaf")
+    assert sorted(classes.tolist()) == [2, 3, 4] and cells_similarity(model.counts, classes).shape == (3, 3)
+    result = compute_seriation(base_node, classes, model.counts, model.cache.class_names, "leaf", model.base,
+                               model.pairs, model.compare_pairs)
+    old_metrics = model.metrics
     model.apply_seriation(result)
-    assert model.preview is not None and model.base is not before
+    assert model.preview is not None and model.base is result.tree is not before
     assert sorted(model.display.order.tolist()) == list(range(5))
     assert model.zoom.breadcrumb()[-1] == "vehicles" and model.zoom.window() == (2, 5)
+    # The worker counted the new tree's metrics; installing them is all the UI thread does.
+    assert model.metrics is result.metrics
+    assert np.array_equal(model.metrics.tp, group_metrics(model.base, *model.pairs).tp)
     model.discard()
-    assert model.preview is None and model.base is before
+    assert model.preview is None and model.base is before and model.metrics is old_metrics
     model.apply_seriation(result)
     grafted = model.base
     model.adopt()
     assert model.preview is None and model.base is grafted
+
+
+def test_a_seriation_that_finishes_after_a_filter_change_counts_its_metrics_again(model: ViewerModel) -> None:
+    root = model.zoom.seriation_target()
+    assert root is not None
+    result = compute_seriation(root, model.window_classes(), model.counts, model.cache.class_names, "spectral",
+                               model.base, model.pairs, model.compare_pairs)
+    model.apply_sample_data(compute_sample_data(model.cache, replace(model.filters, top_k=1)))  # meanwhile
+    model.apply_seriation(result)
+    assert model.metrics is not result.metrics
+    assert np.array_equal(model.metrics.tp, group_metrics(model.base, *model.pairs).tp)
+    assert (model.metrics.tp[model.base.class_index >= 0] == 0).all()  # top-1 errors only: no class is right
 
 
 def test_a_hidden_diagonal_cell_still_counts_and_shows_its_class(model: ViewerModel) -> None:

@@ -78,7 +78,8 @@ class BlockTools:
         if node is None:
             return
         classes = m.window_classes()
-        job = partial(compute_seriation, node, classes, m.counts, m.cache.class_names, method)
+        job = partial(compute_seriation, node, classes, m.counts, m.cache.class_names, method, m.base, m.pairs,
+                      m.compare_pairs)
         self.viewer.run_job("seriate", f"seriating {len(classes):,} classes ({method})", job, self._seriated)
 
     def _seriated(self, result: Seriated) -> None:
