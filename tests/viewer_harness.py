@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from blocks_tui.cache import CacheWriter, open_cache
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.keymap import LoadedKeymap
+from blocks_tui.tui.layer_budget import LAYER_BUDGET
 from blocks_tui.tui.model import ViewerModel
 
 from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
@@ -50,12 +51,13 @@ def write_viewer_cache(path: Path) -> Path:
 
 
 def run_app(path: Path, script: Callable[[BlocksApp, Pilot], Awaitable[None]], size: tuple[int, int] = SIZE,
-            keys: dict[str, str] | None = None) -> None:
+            keys: dict[str, str] | None = None, layer_budget: int = LAYER_BUDGET) -> None:
     """Run the viewer headless on ``path`` and hand it to ``script``; no user keymap is read."""
 
     async def main() -> None:
         with open_cache(path) as cache:
-            app = BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml"), keys=keys or {}))
+            app = BlocksApp(ViewerModel.open(cache), keymap=LoadedKeymap(Path("none.toml"), keys=keys or {}),
+                            layer_budget=layer_budget)
             async with app.run_test(size=size) as pilot:
                 await pilot.pause()
                 await script(app, pilot)

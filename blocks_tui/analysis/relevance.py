@@ -76,8 +76,15 @@ class ResponseIndex:
         if collective.dtype.kind != "f":
             collective = collective.astype(np.float32)
         self.collective = collective
-        self._sorted = np.ascontiguousarray(_keys(collective).T)  # (channels, samples)
-        self._sorted.sort(axis=1, kind="stable")
+        samples, channels = collective.shape
+        key_type = np.uint16 if collective.dtype == np.float16 else np.uint32
+        self._sorted = np.empty((channels, samples), dtype=key_type)  # (channels, samples)
+        # A few channels at a time: the keys' temporaries stay near 16 MB, not several copies of the layer.
+        step = max(1, (16 << 20) // max(1, samples * self._sorted.itemsize))
+        for c in range(0, channels, step):
+            part = self._sorted[c : c + step]
+            part[...] = _keys(collective[:, c : c + step]).T
+            part.sort(axis=1, kind="stable")
 
     @property
     def n_samples(self) -> int:

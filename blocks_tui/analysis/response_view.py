@@ -25,7 +25,9 @@ class LayerView:
     inputs are ``class_channel`` (classes, channels) float64 mean collective
     responses and ``class_count`` (classes,) samples per class;
     ``top_samples`` (channels, ≤ n) the strongest-responding sample ids per
-    channel, best first.
+    channel, best first.  ``rows`` are the sample ids the relevance index
+    holds when the layer was too big for memory (a per-class sample, see
+    :mod:`~blocks_tui.analysis.response_sampling`); None when it holds all.
     """
 
     name: str
@@ -35,6 +37,12 @@ class LayerView:
     class_count: np.ndarray
     top_samples: np.ndarray
     index: ResponseIndex
+    rows: np.ndarray | None = None
+
+    def relevance(self, in_group: np.ndarray) -> np.ndarray:
+        """(channels,) R_G of Eq. 2 for a (samples,) bool mask over *all* samples, on the rows the index holds."""
+        in_group = np.asarray(in_group, dtype=bool)
+        return self.index.relevance(in_group if self.rows is None else in_group[self.rows])
 
     @property
     def nbytes(self) -> int:
@@ -71,20 +79,26 @@ def scaled_cells(class_mean: np.ndarray) -> np.ndarray:
 
 
 def build_layer_view(name: str, class_mean: np.ndarray, collective: np.ndarray, labels: np.ndarray,
-                     n_classes: int, n_top: int = 48) -> LayerView:
+                     n_classes: int, n_top: int = 48, rows: np.ndarray | None = None,
+                     top_samples: np.ndarray | None = None) -> LayerView:
     """Everything the viewer needs from one layer (one worker job: well under a second for 50k × 512).
 
     The per-class mean collective response is the class mean's d×d cells
     summed (the collective response is that sum per sample), so it needs no
-    pass over the samples.
+    pass over the samples.  ``collective`` holds every sample, or only the
+    sample ids ``rows`` (sorted) with ``top_samples`` found over all of them.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    class_channel = response_map(class_mean).astype(np.float64)
+    class_channel = response_map(class_mean).astype(np.float32)
     count = np.bincount(labels, minlength=n_classes).astype(np.float64)
     cells = scaled_cells(class_mean)
     d = int(round(np.sqrt(cells.shape[2])))
     index = ResponseIndex(collective)
-    return LayerView(name, d, cells, class_channel, count, index.top_samples(n_top), index)
+    if rows is None:
+        return LayerView(name, d, cells, class_channel, count, index.top_samples(n_top), index)
+    if top_samples is None:
+        raise ValueError("a layer held as a sample of rows needs the top samples found over all rows")
+    return LayerView(name, d, cells, class_channel, count, top_samples, index, np.asarray(rows, dtype=np.int64))
 
 
 def node_channel_means(view: LayerView, order: np.ndarray, start: np.ndarray, stop: np.ndarray,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..safe_text import printable
+from ..tui.layer_budget import LAYER_BUDGET, MIN_MEGABYTES
 from .options import add_cache_argument, add_images_option
 from .paths import output_beside, existing_cache
 
@@ -23,12 +24,17 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--size", default="120x40", help="terminal size for --screenshot (default: 120x40)")
     p.add_argument("--keys", metavar="'K1 K2 ...'", help="keys to press before --screenshot, e.g. 'enter c'")
     add_images_option(p)
+    p.add_argument("--memory", metavar="MB", type=int, default=LAYER_BUDGET >> 20,
+                   help=f"memory for response-map layers (default: {LAYER_BUDGET >> 20}): the least recently "
+                   "loaded go first, and a layer bigger than this ranks its neurons on a per-class sample")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from ..tui.launch import screenshot, view
 
+    if args.memory < MIN_MEGABYTES:  # a usage error first: it needs no cache to be wrong
+        raise UsageError(f"--memory takes megabytes, at least {MIN_MEGABYTES}, got {args.memory}")
     path = existing_cache(args)
     if args.screenshot:
         try:
@@ -37,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--size takes WIDTHxHEIGHT, e.g. 120x40, got {args.size!r}") from None
         keys = args.keys.split() if args.keys else []
         output = output_beside(Path(args.screenshot), path, "--screenshot")
-        shot = screenshot(path, output, (width, height), keys, args.result, args.images)
+        shot = screenshot(path, output, (width, height), keys, args.result, args.images, args.memory << 20)
         print(printable(f"Wrote {shot}."))
         return 0
-    return view(path, args.result, args.images)
+    return view(path, args.result, args.images, args.memory << 20)

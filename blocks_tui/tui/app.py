@@ -37,6 +37,7 @@ from .features.navigation import Navigation
 from .features.results import ResultSets
 from .features.triage import Triage
 from .images import ImageBackend
+from .layer_budget import LAYER_BUDGET
 from .keymap import LoadedKeymap, load_keymap
 from .model import ViewerModel
 from .samples import Selection
@@ -71,9 +72,10 @@ class BlocksApp(App[None]):
     MATRIX_ONLY = frozenset({"navigation.step_outlier"})
 
     def __init__(self, model: ViewerModel, keymap: LoadedKeymap | None = None,
-                 images: ImageBackend | None = None) -> None:
+                 images: ImageBackend | None = None, layer_budget: int = LAYER_BUDGET) -> None:
         super().__init__()
         self.model = model
+        self.layer_budget = layer_budget
         self.keymap_file = keymap or load_keymap()
         self.images = images or ImageBackend("halfcell", "default")
         self.flow = SelectionFlow(self)

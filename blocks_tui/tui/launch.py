@@ -8,6 +8,7 @@ from pathlib import Path
 from ..atomic import atomic_write_bytes
 from ..cache import open_cache
 from ..errors import BlocksError
+from .layer_budget import LAYER_BUDGET
 
 
 def terminal_problem() -> str | None:
@@ -22,7 +23,7 @@ def terminal_problem() -> str | None:
     return None
 
 
-def view(path: Path, result: str | None = None, images: str = "auto") -> int:
+def view(path: Path, result: str | None = None, images: str = "auto", layer_budget: int = LAYER_BUDGET) -> int:
     """Validate the cache and the result set first, so mistakes are one-line errors, then run the app.
 
     Only labels and one result set's top-k arrays are read before the first
@@ -39,12 +40,12 @@ def view(path: Path, result: str | None = None, images: str = "auto") -> int:
         from .model import ViewerModel
 
         backend = choose_backend(images)  # before Textual starts: its probes read the terminal's answers
-        BlocksApp(ViewerModel.open(cache, result), images=backend).run()
+        BlocksApp(ViewerModel.open(cache, result), images=backend, layer_budget=layer_budget).run()
     return 0
 
 
 def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys: list[str] | None = None,
-               result: str | None = None, images: str = "halfcell") -> Path:
+               result: str | None = None, images: str = "halfcell", layer_budget: int = LAYER_BUDGET) -> Path:
     """Render the viewer headless at ``size``, press ``keys``, and save an SVG screenshot.
 
     For bug reports from a box without a display, and for the README's picture;
@@ -76,7 +77,7 @@ def screenshot(path: Path, output: Path, size: tuple[int, int] = (120, 40), keys
         # An SVG holds text only: Kitty or Sixel images would not show in it, so those draw as half cells.
         backend = choose_backend(images if images in ("off", "unicode") else "halfcell")
         app = BlocksApp(ViewerModel.open(cache, result), keymap=LoadedKeymap(Path("none.toml")),
-                        images=backend)
+                        images=backend, layer_budget=layer_budget)
         asyncio.run(run(app))
     # Not Textual's save_screenshot, which opens the name as given: it would write into a FIFO or a device,
     # and a crash mid-write would leave half an SVG.  The CLI has refused the cache and its triage file.

@@ -24,10 +24,12 @@ from ..analysis.response_view import (
     threshold_levels,
 )
 from ..analysis.relevance import relevance_order
+from ..analysis.response_sampling import stratified_rows, stream_layer
+from .layer_budget import LAYER_BUDGET
 
 THRESHOLD_STEP = 0.05
-LAYER_BUDGET = 768 << 20
-"""Bytes of loaded layers the response map keeps; older layers are loaded again when asked for."""
+TOP_SAMPLES = 48
+"""Strongest-responding samples kept per neuron, for the pane."""
 RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
 
 
@@ -53,17 +55,34 @@ class ResponseFrame:
     first: int  # rank of the first visible neuron
 
 
-def load_layer(cache: Any, name: str, n_classes: int) -> LayerView:
-    """Read one layer's class means and collective responses and index them (a worker's job)."""
+def load_layer(cache: Any, name: str, n_classes: int, budget: int = LAYER_BUDGET) -> LayerView:
+    """Read one layer's class means and per-sample responses and index them (a worker's job).
+
+    The index takes 4 bytes per sample and channel.  When that and the class
+    arrays exceed ``budget`` bytes, it holds a per-class sample that fits
+    (read in one streaming pass, which also finds the exact top samples);
+    see :mod:`~blocks_tui.analysis.response_sampling`.
+    """
     layer = cache.layer(name)
-    return build_layer_view(name, layer.class_mean(), layer.collective(), cache.labels, n_classes)
+    labels = cache.labels
+    try:
+        class_mean = layer.class_mean()
+        n, channels = len(labels), layer.channels
+        class_bytes = 2 * class_mean.nbytes + n_classes * channels * 4  # scaled cells, class means, their sums
+        rows = stratified_rows(labels, n_classes, max(0, budget - class_bytes) // (4 * channels))
+        if rows is None:
+            return build_layer_view(name, class_mean, layer.collective(), labels, n_classes)
+        kept, top = stream_layer(lambda a, b: layer.collective(slice(a, b)), n, rows, TOP_SAMPLES)
+    finally:
+        layer.release()
+    return build_layer_view(name, class_mean, kept, labels, n_classes, rows=rows, top_samples=top)
 
 
 def rank_neurons(view: LayerView, labels: np.ndarray, classes: np.ndarray, group: int, group_name: str) -> Ranking:
     """Eq. 2 relevance of every neuron of the layer to the samples labelled with ``classes``."""
     inside = np.zeros(view.class_count.shape[0], dtype=bool)
     inside[classes] = True
-    scores = view.index.relevance(inside[np.asarray(labels)])
+    scores = view.relevance(inside[np.asarray(labels)])
     return Ranking(view.name, group, group_name, scores, relevance_order(scores))
 
 
@@ -72,6 +91,7 @@ class ResponseState:
     """What the response map shows; the app owns one and asks it for frames."""
 
     layer_names: list[str]
+    budget: int = LAYER_BUDGET  # bytes the loaded layers may hold (``view --memory``)
     layer: int = 0
     threshold: float = 0.5
     views: dict[str, LayerView] = field(default_factory=dict)
@@ -89,10 +109,12 @@ class ResponseState:
         name = self.layer_name
         return self.views.get(name) if name else None
 
-    def remember(self, view: LayerView, budget: int = LAYER_BUDGET) -> list[str]:
+    def remember(self, view: LayerView, budget: int | None = None) -> list[str]:
         """Keep a loaded layer, and drop the least recently loaded others while the kept ones hold more than
-        ``budget`` bytes (the current layer is never dropped); the names dropped.  A layer of 2048 channels
-        over 50k samples holds about 0.6 GB, so keeping every one opened grew the viewer past 1 GB."""
+        ``budget`` bytes (default :attr:`budget`; the current layer is never dropped); the names dropped.  A
+        layer of 2048 channels over 50k samples holds about 0.6 GB, so keeping every one opened grew the
+        viewer past 1 GB."""
+        budget = self.budget if budget is None else budget
         self.views.pop(view.name, None)
         self.views[view.name] = view  # the newest last
         dropped = []

@@ -32,6 +32,7 @@ class Viewer(Protocol):
 
     model: ViewerModel
     images: ImageBackend
+    layer_budget: int  # bytes the response map's loaded layers may hold
     main: "MainScreen"
     flow: "SelectionFlow"
     triage: "Triage"

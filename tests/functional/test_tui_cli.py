@@ -20,6 +20,13 @@ def test_view_of_a_missing_cache_is_a_one_line_error(tmp_path: Path, capsys: pyt
     assert err.count("\n") == 1 and "no such file" in err and "Traceback" not in err
 
 
+def test_view_memory_takes_megabytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["view", str(tmp_path / "nope.h5"), "--memory", "3"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--memory takes megabytes, at least 16" in err
+    code, _, err = run_cli(["view", str(tmp_path / "nope.h5"), "--memory", "lots"], capsys)
+    assert code == 2 and "--memory" in err and "Traceback" not in err
+
+
 def test_view_resolves_names_like_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["view", "absent", "--cache-dir", str(tmp_path)], capsys)
     assert code == 1 and str(tmp_path / "absent.h5") in err

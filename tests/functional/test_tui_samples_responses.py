@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from blocks_tui.analysis import ResponseIndex
 from blocks_tui.analysis.relevance import relevance_order
-from blocks_tui.cache import CacheWriter
+from blocks_tui.cache import CacheWriter, open_cache
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.selection_flow import PickedTarget, SelectionFlow
 from blocks_tui.tui.images import ImageBackend, choose_backend
@@ -132,6 +132,32 @@ def test_node_tabs_outcome_filter_and_opening_a_group(response_cache: Path) -> N
         assert grid.opened is None and len(grid.items) == groups
 
     run_app(response_cache, script, size=SIZE)
+
+
+def test_a_layer_past_the_memory_budget_ranks_on_a_per_class_sample_and_says_so(response_cache: Path) -> None:
+    """Issue 17: a 10,000-class layer held every sample twice (8 GB for 2048 channels over 1M samples).  Past
+    ``--memory`` the relevance index holds a per-class sample; the map and the top samples stay exact."""
+    class_arrays = 2 * (5 * 6 * 4 * 4) + 5 * 6 * 4  # class means, scaled cells, per-class sums (bytes)
+    budget = class_arrays + 4 * 6 * 10  # room for 10 of the 30 samples: 2 per class
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        assert app.centre.responses.budget == budget
+        await pilot.press("tab")
+        await settle(app, pilot)
+        view = app.centre.responses.view
+        assert view is not None and view.rows is not None and len(view.rows) == 10
+        assert np.bincount(LABELS[view.rows], minlength=5).tolist() == [2] * 5
+        with open_cache(response_cache) as cache:
+            collective = cache.layer("stage1").collective()
+        assert np.array_equal(view.top_samples, ResponseIndex(collective).top_samples(view.top_samples.shape[1]))
+        await pilot.press("W", "j", "j", "j", "j")  # the tree on vehicles
+        await settle(app, pilot)
+        ranking = app.centre.responses.ranking
+        assert ranking is not None and ranking.group_name == "vehicles" and ranking.order[0] == 5
+        title = app.centre.response_map.drawing.title.plain
+        assert "by relevance to vehicles (on 10 sampled)" in title
+
+    run_app(response_cache, script, size=SIZE, layer_budget=budget)
 
 
 def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache: Path) -> None:

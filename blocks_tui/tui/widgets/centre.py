@@ -36,7 +36,7 @@ class Centre(ContentSwitcher):
     def __init__(self, viewer: "Viewer", *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(initial="matrix", id=id)
         self.viewer = viewer
-        self.responses = ResponseState(list(getattr(viewer.model.cache, "layer_names", [])))
+        self.responses = ResponseState(list(getattr(viewer.model.cache, "layer_names", [])), viewer.layer_budget)
         self.viewport: tuple[int, int] | None = None  # the matrix's size in cells, once laid out
         self._response_viewport: tuple[int, int] | None = None
         self._rows_cache: tuple[tuple[Any, ...], Any] | None = None  # the response map's row layout
@@ -153,8 +153,8 @@ class Centre(ContentSwitcher):
             return
         self.response_map.show_message(Text(f"loading layer {name} …", style="dim"))
         cache = self.viewer.model.cache
-        self.viewer.run_job("layer", f"loading layer {name}", partial(load_layer, cache, name, len(cache.class_names)),
-                            self._layer_loaded)
+        job = partial(load_layer, cache, name, len(cache.class_names), self.responses.budget)
+        self.viewer.run_job("layer", f"loading layer {name}", job, self._layer_loaded)
 
     def _layer_loaded(self, view: LayerView) -> None:
         self.responses.remember(view)  # under a memory budget: the least recently loaded layers go
@@ -250,6 +250,8 @@ class Centre(ContentSwitcher):
             (" · T ", "dim"), (f"{r.threshold:.2f}", "bold yellow"),
             (" · by relevance to ", "dim") if ranked else (" · channel order (pick a group to rank)", "dim"),
             (r.ranking.group_name if ranked and r.ranking else "", "bold"),
+            # Past --memory the ranking comes from a per-class sample: say so, with its size.
+            (f" (on {len(view.rows):,} sampled)" if ranked and view.rows is not None else "", "dim"),
             (f" · neurons {frame.first + 1}–{frame.first + len(frame.channels)}", "dim"),
         )
         self.response_map.show(ResponseDrawing(frame.levels, rows.gutter, rows.magnify, view.d, frame.relevance,
