@@ -37,6 +37,7 @@ from .features.navigation import Navigation
 from .features.results import ResultSets
 from .features.triage import Triage
 from .images import ImageBackend
+from .jobs import Handoff
 from .layer_budget import LAYER_BUDGET
 from .keymap import LoadedKeymap, load_keymap
 from .model import ViewerModel
@@ -85,7 +86,7 @@ class BlocksApp(App[None]):
         self.triage = Triage(self)
         self.main = MainScreen(self)
         self.tree_node: int | None = None  # the display node the tree cursor was last put on or moved to
-        self._jobs: dict[Worker[Any], tuple[str, Callable[[Any], None], Callable[[], None] | None]] = {}
+        self._jobs: dict[Worker[Any], tuple[str, Callable[[Any], None], Callable[[], None] | None, Handoff]] = {}
         self.notices: list[str] = []  # every notification of this session, as shown
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
@@ -249,19 +250,21 @@ class BlocksApp(App[None]):
         """Run ``work`` in a thread (a newer job of the same group replaces it); ``done`` gets its result,
         ``failed`` is called when it raises."""
         # exit_on_error=False: a failed job is a notification, never the end of the session.
-        worker = self.run_worker(work, name=description, group=group, thread=True, exclusive=True,
+        handoff = Handoff(work)
+        worker = self.run_worker(handoff, name=description, group=group, thread=True, exclusive=True,
                                  exit_on_error=False)
-        self._jobs[worker] = (description, done, failed)
+        self._jobs[worker] = (description, done, failed, handoff)
         self.status.set_busy(description)
 
     def cancel_jobs(self, groups: tuple[str, ...]) -> list[str]:
         """Cancel the running jobs of ``groups``; what was cancelled, by description.  A thread cannot be
         stopped mid-step, but its result is dropped and the keys are free at once."""
         cancelled = []
-        for worker, (description, _, _) in list(self._jobs.items()):
+        for worker, (description, _, _, handoff) in list(self._jobs.items()):
             if worker.group in groups:
                 del self._jobs[worker]
                 worker.cancel()
+                handoff.drop()
                 cancelled.append(description)
         running = [d for d, *_ in self._jobs.values()]
         self.status.set_busy(running[-1] if running else None)
@@ -277,9 +280,9 @@ class BlocksApp(App[None]):
         if job is None or event.state in (WorkerState.PENDING, WorkerState.RUNNING):
             return
         del self._jobs[event.worker]
-        description, done, failed = job
+        description, done, failed, handoff = job
         if event.state == WorkerState.SUCCESS:
-            done(event.worker.result)
+            done(handoff.take())
         elif event.state == WorkerState.ERROR:
             self.notify(f"{description} failed: {event.worker.error}", severity="error", timeout=10)
             if failed is not None:

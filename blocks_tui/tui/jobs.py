@@ -10,7 +10,7 @@ so a worker can never leave it half-updated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -50,13 +50,44 @@ class CacheLike(Protocol):
     def result(self, name: str) -> ResultArrays: ...
 
 
+class Handoff:
+    """A job's work, and then its result, each handed over once and then let go.
+
+    A finished Textual ``Worker`` keeps the callable it ran and the value it
+    returned, and sits in a reference cycle (worker → task → context →
+    worker) that only Python's full collections break.  A 600 MB response
+    layer stayed in memory that way after the viewer had dropped it.  The
+    worker runs this object instead: it forgets the work when it starts and
+    the result when :meth:`take` hands it over, so the worker pins nothing.
+    """
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work: Callable[[], Any] | None = work
+        self._result: Any = None
+
+    def __call__(self) -> "Handoff":
+        work, self._work = self._work, None
+        if work is not None:
+            self._result = work()
+        return self
+
+    def take(self) -> Any:
+        """The result, once; the handoff keeps no reference to it."""
+        result, self._result = self._result, None
+        return result
+
+    def drop(self) -> None:
+        """A cancelled job: let go of whatever it holds (a result may still arrive, and is dropped then)."""
+        self._work = self._result = None
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which samples and cells the matrix shows, and which result sets it comes from.
 
     Sample filters (``top_k``, the probability ranges, the result sets)
     need a pass over samples; cell filters (``diagonal``, ``min_count``) only
-    touch the class x class matrix, so toggling them is instant.
+    touch the matrix's non-zero cells, so toggling them is instant.
     """
 
     result: str

@@ -67,15 +67,33 @@ def load_layer(cache: Any, name: str, n_classes: int, budget: int = LAYER_BUDGET
     labels = cache.labels
     try:
         class_mean = layer.class_mean()
-        n, channels = len(labels), layer.channels
-        class_bytes = 2 * class_mean.nbytes + n_classes * channels * 4  # scaled cells, class means, their sums
-        rows = stratified_rows(labels, n_classes, max(0, budget - class_bytes) // (4 * channels))
+        rows = stratified_rows(labels, n_classes, index_rows(layer, n_classes, budget))
         if rows is None:
             return build_layer_view(name, class_mean, layer.collective(), labels, n_classes)
-        kept, top = stream_layer(lambda a, b: layer.collective(slice(a, b)), n, rows, TOP_SAMPLES)
+        kept, top = stream_layer(lambda a, b: layer.collective(slice(a, b)), len(labels), rows, TOP_SAMPLES)
     finally:
         layer.release()
     return build_layer_view(name, class_mean, kept, labels, n_classes, rows=rows, top_samples=top)
+
+
+def _class_bytes(layer: Any, n_classes: int) -> int:
+    """What a layer's class arrays take while it loads: its class means, their scaled copy, per-class sums."""
+    return n_classes * layer.channels * (2 * layer.d * layer.d + 1) * 4
+
+
+def index_rows(layer: Any, n_classes: int, budget: int) -> int:
+    """How many samples' responses a layer's relevance index may hold within ``budget`` bytes (4 per channel)."""
+    return max(0, budget - _class_bytes(layer, n_classes)) // (4 * layer.channels)
+
+
+def layer_bytes(layer: Any, n_classes: int, n_samples: int, budget: int) -> int:
+    """What :func:`load_layer` will hold for ``layer`` (:attr:`LayerView.nbytes`), known from its shape before
+    it is read: scaled class means, per-class sums, the index's rows, their ids and the top samples."""
+    rows = index_rows(layer, n_classes, budget)
+    sampled = n_samples > rows
+    rows = min(n_samples, max(rows, n_classes) if sampled else n_samples)
+    held = n_classes * layer.channels * (layer.d * layer.d + 1) * 4 + n_classes * 8
+    return held + rows * (4 * layer.channels + (8 if sampled else 0)) + layer.channels * min(TOP_SAMPLES, n_samples) * 8
 
 
 def rank_neurons(view: LayerView, labels: np.ndarray, classes: np.ndarray, group: int, group_name: str) -> Ranking:
@@ -124,6 +142,18 @@ class ResponseState:
             if name not in (view.name, self.layer_name):
                 del self.views[name]
                 dropped.append(name)
+        return dropped
+
+    def make_room(self, expected: int) -> list[str]:
+        """Before a layer of about ``expected`` bytes loads: drop the least recently loaded ones until it fits
+        beside the rest within :attr:`budget`, so the viewer never holds two full budgets at once; the names
+        dropped."""
+        dropped = []
+        for name in list(self.views):
+            if sum(v.nbytes for v in self.views.values()) + expected <= self.budget:
+                break
+            del self.views[name]
+            dropped.append(name)
         return dropped
 
     def step_layer(self, step: int) -> str | None:

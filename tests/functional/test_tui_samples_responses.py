@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import weakref
 from functools import partial
 from typing import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ from blocks_tui.analysis import ResponseIndex
 from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.cache import CacheWriter, open_cache
 from blocks_tui.tui.app import BlocksApp
+from blocks_tui.tui.layer_budget import LAYER_BUDGET
+from blocks_tui.tui.responses import layer_bytes
 from blocks_tui.tui.selection_flow import PickedTarget, SelectionFlow
 from blocks_tui.tui.images import ImageBackend, choose_backend
 from blocks_tui.tui.screens.compare import CompareScreen
@@ -158,6 +161,26 @@ def test_a_layer_past_the_memory_budget_ranks_on_a_per_class_sample_and_says_so(
         assert "by relevance to vehicles (on 10 sampled)" in title
 
     run_app(response_cache, script, size=SIZE, layer_budget=budget)
+
+
+def test_a_dropped_layer_is_freed_at_once(response_cache: Path) -> None:
+    """Issue 17: a finished worker kept its result in a reference cycle, so a layer the budget had dropped
+    stayed in memory (600 MB at 10,000 classes) until Python's next full collection."""
+    with open_cache(response_cache) as cache:
+        sizes = [layer_bytes(cache.layer(name), 5, 30, LAYER_BUDGET) for name in ("stage1", "stage2")]
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        first = weakref.ref(app.centre.responses.views["stage1"])
+        await pilot.press("W", "j", "j", "j", "j", "w")  # rank for vehicles: one more job that held the view
+        await settle(app, pilot)
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert list(app.centre.responses.views) == ["stage2"]
+        assert first() is None  # no collection asked for: nothing reaches it any more
+
+    run_app(response_cache, script, size=SIZE, layer_budget=max(sizes) + min(sizes) - 1)
 
 
 def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache: Path) -> None:

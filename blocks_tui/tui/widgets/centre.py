@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.widgets import ContentSwitcher
 
 from ...analysis.response_view import LayerView, spread_to_unit
-from ..responses import Ranking, ResponseState, load_layer, rank_neurons
+from ..responses import Ranking, ResponseState, layer_bytes, load_layer, rank_neurons
 from ..samples import Selection
 from ..selection_flow import CellTarget, NeuronTarget
 from ..status_text import neuron_status
@@ -153,7 +153,8 @@ class Centre(ContentSwitcher):
             return
         self.response_map.show_message(Text(f"loading layer {name} …", style="dim"))
         cache = self.viewer.model.cache
-        job = partial(load_layer, cache, name, len(cache.class_names), self.responses.budget)
+        r.make_room(layer_bytes(cache.layer(name), len(cache.class_names), len(cache.labels), r.budget))
+        job = partial(load_layer, cache, name, len(cache.class_names), r.budget)
         self.viewer.run_job("layer", f"loading layer {name}", job, self._layer_loaded)
 
     def _layer_loaded(self, view: LayerView) -> None:
