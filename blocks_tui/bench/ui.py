@@ -39,9 +39,10 @@ import os
 import statistics
 import sys
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 import numpy as np
 from textual.app import App, ComposeResult
@@ -53,6 +54,13 @@ from ..tui.keymap import LoadedKeymap
 from ..tui.model import ViewerModel
 from ..tui.widgets.matrix import ConfusionMatrix
 from .ui_pictures import PictureTiming, format_pictures, picture_times
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from ..analysis.response_view import LayerView
+    from ..tui.app import BlocksApp
+    from ..tui.responses import Ranking
 
 FRAME_GOAL_MS = 5.0
 KEY_GOAL_RATIO = 1.5
@@ -202,7 +210,6 @@ async def _frame_times(model: ViewerModel, rounds: int, report: UiReport) -> Non
 async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiReport) -> None:
     """The response map's worker jobs and frame, and filling the sample pane, in the real viewer."""
     from ..analysis.sample_selection import group_by_class
-    from ..tui.app import BlocksApp
     from ..tui.responses import load_layer, rank_neurons
 
     cache = model.cache
@@ -223,31 +230,8 @@ async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiRe
         ranks.append(time.perf_counter() - t0)
     report.rank_ms = 1000 * statistics.median(ranks)
     report.rank_group = int(np.isin(cache.labels, classes).sum())
-    model.zoom.to_top()
-    app = BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        app.centre.responses.layer = cache.layer_names.index(name)
-        app.centre.responses.views[name] = view
-        app.centre.responses.ranking = ranking
-        app.centre.toggle()
-        await pilot.pause()
-        widget = app.centre.response_map
-        cold, warm = [], []
-        for i in range(rounds):
-            app.centre.responses.first = (i % 4) * 8  # a different set of columns each time
-            app.centre.forget_row_layout()  # and the row layout recomputed: a frame as cold as after a zoom
-            t0 = time.perf_counter()
-            app.centre.redraw_responses()
-            for y in range(widget.size.height):
-                widget.render_line(y)
-            t1 = time.perf_counter()
-            for y in range(widget.size.height):
-                widget.render_line(y)
-            cold.append(t1 - t0)
-            warm.append(time.perf_counter() - t1)
-        report.response_cold_ms = 1000 * statistics.median(cold)
-        report.response_warm_ms = 1000 * statistics.median(warm)
+    async with response_map_app(model, view, ranking) as (app, pilot):
+        report.response_cold_ms, report.response_warm_ms = response_frame_times(app, rounds)
         big = model.selections.node(node)
         report.pane_samples = len(big.ids)
         small = model.selections.ranked("sample", "one sample", big.ids[:1])
@@ -262,6 +246,44 @@ async def _response_and_pane_times(model: ViewerModel, rounds: int, report: UiRe
         assert len(group_by_class(big.ids, cache.labels)) > 0
         report.pane_big_ms = 1000 * statistics.median(timings["big"])
         report.pane_small_ms = 1000 * statistics.median(timings["small"])
+
+
+@asynccontextmanager
+async def response_map_app(model: ViewerModel, view: LayerView, ranking: Ranking | None
+                           ) -> AsyncIterator[tuple[BlocksApp, Pilot]]:
+    """The viewer, headless at :data:`SIZE`, showing ``view`` (loaded beforehand) on the response map."""
+    from ..tui.app import BlocksApp
+
+    model.zoom.to_top()
+    app = BlocksApp(model, keymap=LoadedKeymap(Path("/dev/null")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.centre.responses.layer = app.centre.responses.layer_names.index(view.name)
+        app.centre.responses.views[view.name] = view
+        app.centre.responses.ranking = ranking
+        app.centre.toggle()
+        await pilot.pause()
+        yield app, pilot
+
+
+def response_frame_times(app: BlocksApp, rounds: int) -> tuple[float, float]:
+    """Median (cold, warm) milliseconds of a response-map frame: levels computed and every line built, with
+    other columns and the row layout recomputed each round (as after a zoom), then the same lines again."""
+    widget = app.centre.response_map
+    cold, warm = [], []
+    for i in range(rounds):
+        app.centre.responses.first = (i % 4) * 8  # a different set of columns each time
+        app.centre.forget_row_layout()  # and the row layout recomputed: a frame as cold as after a zoom
+        t0 = time.perf_counter()
+        app.centre.redraw_responses()
+        for y in range(widget.size.height):
+            widget.render_line(y)
+        t1 = time.perf_counter()
+        for y in range(widget.size.height):
+            widget.render_line(y)
+        cold.append(t1 - t0)
+        warm.append(time.perf_counter() - t1)
+    return 1000 * statistics.median(cold), 1000 * statistics.median(warm)
 
 
 def _screen_widgets(app: App[None]) -> int:
@@ -287,7 +309,8 @@ async def _press_times(app: App[None], keys: list[str], presses: int) -> tuple[f
     return 1000 * statistics.median(walls), 1000 * statistics.median(cpus), widgets
 
 
-async def _key_times(model: ViewerModel, presses: int, report: UiReport) -> None:
+async def key_times(model: ViewerModel, presses: int, report: UiReport) -> None:
+    """The viewer's cursor, zoom-in and zoom-out keys against the empty app and the one-repaint controls."""
     def viewer() -> App[None]:
         from ..tui.app import BlocksApp
 
@@ -375,7 +398,7 @@ def bench_ui(path: Path, classes: int = 1000, samples: int = 50_000, presses: in
         model = ViewerModel.open(cache)
         asyncio.run(_frame_times(model, 2 * presses, report))
         log("keys (viewer and empty app, headless Pilot)...")
-        asyncio.run(_key_times(model, presses, report))
+        asyncio.run(key_times(model, presses, report))
         log("response map and sample pane...")
         asyncio.run(_response_and_pane_times(model, max(8, presses // 2), report))
     log("start-up in a pseudo-terminal...")

@@ -79,12 +79,38 @@ class XtermScreen:
         return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
 
     def close(self) -> None:
+        # ``script`` starts the viewer in a session of its own, which killing xterm's group does not reach:
+        # without this, every run left a viewer and its ``script`` running.
+        for pid in _descendants(self.xterm.pid):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         for process in (self.xterm, self.xvfb):
             try:
                 os.killpg(process.pid, 9) if process is self.xterm else process.kill()
             except ProcessLookupError:
                 pass
             process.wait(timeout=10)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])  # after the command name, which may hold spaces
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def test_xterm_shows_a_sixel_thumbnail_and_clears_it(demo_cache: Path, tmp_path: Path) -> None:
