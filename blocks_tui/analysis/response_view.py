@@ -10,7 +10,7 @@ O(window classes × visible columns), whatever the channel count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,6 +28,8 @@ class LayerView:
     channel, best first.  ``rows`` are the sample ids the relevance index
     holds when the layer was too big for memory (a per-class sample, see
     :mod:`~blocks_tui.analysis.response_sampling`); None when it holds all.
+    ``index`` is None in a view of the class means alone (:func:`class_view`):
+    the map can be drawn from it while the samples are still being read.
     """
 
     name: str
@@ -36,19 +38,23 @@ class LayerView:
     class_channel: np.ndarray
     class_count: np.ndarray
     top_samples: np.ndarray
-    index: ResponseIndex
+    index: ResponseIndex | None
     rows: np.ndarray | None = None
 
     def relevance(self, in_group: np.ndarray) -> np.ndarray:
         """(channels,) R_G of Eq. 2 for a (samples,) bool mask over *all* samples, on the rows the index holds."""
+        if self.index is None:
+            raise ValueError(f"layer {self.name}: its samples are not read yet, so nothing can be ranked")
         in_group = np.asarray(in_group, dtype=bool)
         return self.index.relevance(in_group if self.rows is None else in_group[self.rows])
 
     @property
     def nbytes(self) -> int:
         """Memory the view holds (its arrays and its relevance index)."""
-        arrays = (self.cells, self.class_channel, self.class_count, self.top_samples)
-        return int(sum(a.nbytes for a in arrays) + self.index.nbytes)
+        arrays = [self.cells, self.class_channel, self.class_count, self.top_samples]
+        if self.rows is not None:
+            arrays.append(self.rows)
+        return int(sum(a.nbytes for a in arrays) + (self.index.nbytes if self.index is not None else 0))
 
     @property
     def n_channels(self) -> int:
@@ -78,27 +84,39 @@ def scaled_cells(class_mean: np.ndarray) -> np.ndarray:
     return np.divide(flat - low, span, out=np.zeros_like(flat), where=span > 0)
 
 
+def class_view(name: str, class_mean: np.ndarray, labels: np.ndarray, n_classes: int) -> LayerView:
+    """A layer's map from its class means alone, without the per-sample index: what the response map
+    draws first, while a second job reads the samples (a second at 10,000 classes against several)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    cells = scaled_cells(class_mean)
+    d = int(round(np.sqrt(cells.shape[2])))
+    return LayerView(name, d, cells, response_map(class_mean).astype(np.float32),
+                     np.bincount(labels, minlength=n_classes).astype(np.float64),
+                     np.zeros((cells.shape[1], 0), dtype=np.int64), None)
+
+
+def with_index(view: LayerView, collective: np.ndarray, n_top: int = 48, rows: np.ndarray | None = None,
+               top_samples: np.ndarray | None = None) -> LayerView:
+    """``view`` with its relevance index over ``collective``: every sample, or only the sorted sample ids
+    ``rows`` with ``top_samples`` found over all of them."""
+    index = ResponseIndex(collective)
+    if rows is None:
+        return replace(view, top_samples=index.top_samples(n_top), index=index, rows=None)
+    if top_samples is None:
+        raise ValueError("a layer held as a sample of rows needs the top samples found over all rows")
+    return replace(view, top_samples=top_samples, index=index, rows=np.asarray(rows, dtype=np.int64))
+
+
 def build_layer_view(name: str, class_mean: np.ndarray, collective: np.ndarray, labels: np.ndarray,
                      n_classes: int, n_top: int = 48, rows: np.ndarray | None = None,
                      top_samples: np.ndarray | None = None) -> LayerView:
-    """Everything the viewer needs from one layer (one worker job: well under a second for 50k × 512).
+    """Everything the viewer needs from one layer: :func:`class_view` then :func:`with_index`.
 
     The per-class mean collective response is the class mean's d×d cells
     summed (the collective response is that sum per sample), so it needs no
-    pass over the samples.  ``collective`` holds every sample, or only the
-    sample ids ``rows`` (sorted) with ``top_samples`` found over all of them.
+    pass over the samples.
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    class_channel = response_map(class_mean).astype(np.float32)
-    count = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    cells = scaled_cells(class_mean)
-    d = int(round(np.sqrt(cells.shape[2])))
-    index = ResponseIndex(collective)
-    if rows is None:
-        return LayerView(name, d, cells, class_channel, count, index.top_samples(n_top), index)
-    if top_samples is None:
-        raise ValueError("a layer held as a sample of rows needs the top samples found over all rows")
-    return LayerView(name, d, cells, class_channel, count, top_samples, index, np.asarray(rows, dtype=np.int64))
+    return with_index(class_view(name, class_mean, labels, n_classes), collective, n_top, rows, top_samples)
 
 
 def node_channel_means(view: LayerView, order: np.ndarray, start: np.ndarray, stop: np.ndarray,

@@ -52,7 +52,8 @@ class ScaleRow:
     zoom_out_cpu_s: float = float("nan")
     seriation_s: float = float("nan")
     partition_s: float = float("nan")
-    layer_s: float = float("nan")  # Tab to the first layer's map and ranking drawn, in a pty
+    layer_s: float = float("nan")  # Tab to the first layer's map drawn, in a pty
+    layer_samples_s: float = float("nan")  # Tab to its samples read (its neurons can be ranked)
     layers_mb: float = float("nan")  # RSS after four layers and a seriation, in a pty
     layers_peak_mb: float = float("nan")
     response_cold_s: float = float("nan")
@@ -99,7 +100,8 @@ def bench_size(path: Path, classes: int, samples: int, log: Callable[[str], None
     log(f"{classes:,} classes: keys, seriation and partition, the response map...")
     in_process_figures(path, row, presses)
     log(f"{classes:,} classes: four layers and a seriation in a pty...")
-    row.layer_s, row.layers_mb, row.layers_peak_mb = layers_and_seriation(path, timeout=frame_timeout)
+    row.layer_s, row.layer_samples_s, row.layers_mb, row.layers_peak_mb = layers_and_seriation(
+        path, timeout=frame_timeout)
     return row
 
 
@@ -140,38 +142,42 @@ def in_process_figures(path: Path, row: ScaleRow, presses: int = 20) -> None:
             row.response_cold_s = asyncio.run(frames())
 
 
-def layers_and_seriation(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 120.0
-                         ) -> tuple[float, float, float]:
-    """The viewer in a pty: Tab to the response map and ``]`` through four layers, each waited for, then Tab
-    back and ``s`` Enter (whole-tree spectral seriation) until its adopt dialog.  Returns (seconds from Tab
-    to the first layer's title, MB resident at the end, peak MB resident); NaN without layers."""
+def layers_and_seriation(path: Path, size: tuple[int, int] = (200, 60), timeout: float = 120.0
+                         ) -> tuple[float, float, float, float]:
+    """The viewer in a pty: Tab to the response map and ``]`` through four layers, each waited for until its
+    samples are read, then Tab back and ``s`` Enter (whole-tree spectral seriation) until its adopt dialog.
+    Returns (seconds from Tab to the first layer's map, to its samples read, MB resident at the end, peak MB
+    resident); NaN without layers."""
     from ..cache import open_cache
     from ..pty_session import PtySession
 
     with open_cache(path) as cache:
         channels = [cache.layer(name).channels for name in cache.layer_names[:4]]
     if not channels:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan"), float("nan")
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
     env.update(TERM="xterm-256color", COLORTERM="truecolor")
     argv = [sys.executable, "-m", "blocks_tui", "view", str(path), "--images", "halfcell"]
     with PtySession(argv, size=size, env=env) as session:
         if not session.wait_for("▀".encode(), timeout=timeout):
             raise RuntimeError(f"no matrix drawn within {timeout:.0f} s")
-        first_layer = float("nan")
+        shown = read = float("nan")
         for i, count in enumerate(channels):
             sent = session.send("tab" if i == 0 else "]")
             if not session.wait_for(f"{count} neurons".encode(), timeout=timeout, since=sent):
                 raise RuntimeError(f"layer {i + 1} ({count} neurons) not shown within {timeout:.0f} s")
+            at = time.monotonic()
+            if not session.wait_for(b"pick a group to rank", timeout=timeout, since=at):  # its samples read
+                raise RuntimeError(f"layer {i + 1}'s samples not read within {timeout:.0f} s")
             if i == 0:
-                first_layer = time.monotonic() - sent
+                shown, read = at - sent, time.monotonic() - sent
         session.wait_quiet(since=session.send("tab"))
         session.wait_quiet(since=session.send("s"))
         if not session.wait_for(b"Adopt it", timeout=timeout, since=session.send("enter")):
             raise RuntimeError(f"the seriation did not finish within {timeout:.0f} s")
         resident, peak = _status_mb(session.pid, "VmRSS"), _status_mb(session.pid, "VmHWM")
         session.send("q")
-    return first_layer, resident, peak
+    return shown, read, resident, peak
 
 
 def _status_mb(pid: int | None, field: str) -> float:
@@ -211,6 +217,7 @@ def format_scale(rows: list[ScaleRow], environment: str) -> str:
         ("seriation, whole tree", lambda r: seconds(r.seriation_s), lambda r: r.seriation_s),
         ("partition, 32 blocks", lambda r: seconds(r.partition_s), None),
         ("first layer shown", lambda r: seconds(r.layer_s), lambda r: r.layer_s),
+        ("first layer's samples read", lambda r: seconds(r.layer_samples_s), None),
         ("RSS after 4 layers + seriation", lambda r: f"{megabytes(r.layers_mb)} (peak {megabytes(r.layers_peak_mb)})",
          lambda r: r.layers_mb),
         ("response map cold frame", lambda r: seconds(r.response_cold_s), lambda r: r.response_cold_s),

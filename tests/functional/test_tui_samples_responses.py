@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import weakref
 from functools import partial
 from typing import Callable
@@ -161,6 +162,48 @@ def test_a_layer_past_the_memory_budget_ranks_on_a_per_class_sample_and_says_so(
         assert "by relevance to vehicles (on 10 sampled)" in title
 
     run_app(response_cache, script, size=SIZE, layer_budget=budget)
+
+
+def test_a_layers_map_shows_before_its_samples_are_read_and_moving_on_stops_the_read(
+        response_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: a 256-channel layer of a million samples took 4 s to show, all of it reading samples that
+    only the ranking needs.  The map now comes from the class means at once; the samples follow."""
+    import blocks_tui.tui.widgets.centre as centre_module
+
+    release = threading.Event()
+    stops: list[Callable[[], bool]] = []
+    real = centre_module.index_layer
+
+    def slow(cache: object, view: object, budget: int, stop: Callable[[], bool]) -> object:
+        stops.append(stop)
+        release.wait(5)
+        return real(cache, view, budget, stop)
+
+    monkeypatch.setattr(centre_module, "index_layer", slow)
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await pilot.pause(0.3)
+        view = app.centre.responses.view
+        assert view is not None and view.index is None and app.centre.response_map.drawing is not None
+        assert "reading the samples to rank" in app.centre.response_map.drawing.title.plain
+        await pilot.press("W", "j", "j", "j", "j")  # a group, before anything can be ranked: no error
+        await pilot.pause(0.2)
+        assert app.centre.responses.ranking is None and not app.notices
+        await pilot.press("w", "right_square_bracket")  # move on: stage1's read is told to stop
+        await pilot.pause(0.3)
+        assert len(stops) == 2 and stops[0]() and not stops[1]()
+        release.set()
+        await settle(app, pilot)
+        assert app.centre.responses.layer_name == "stage2" and app.centre.responses.view.index is not None
+        assert app.centre.responses.views["stage1"].index is None  # its result was dropped
+        await pilot.press("left_square_bracket")  # back: stage1's samples are read now, then ranked
+        await settle(app, pilot)
+        ranking = app.centre.responses.ranking
+        assert app.centre.responses.view.index is not None and ranking is not None
+        assert ranking.layer == "stage1" and ranking.group_name == "vehicles" and ranking.order[0] == 5
+
+    run_app(response_cache, script, size=SIZE)
 
 
 def test_a_dropped_layer_is_freed_at_once(response_cache: Path) -> None:

@@ -10,6 +10,7 @@ and hands every change of selection to the app's
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import ContentSwitcher
 
 from ...analysis.response_view import LayerView, spread_to_unit
-from ..responses import Ranking, ResponseState, layer_bytes, load_layer, rank_neurons
+from ..responses import Ranking, ResponseState, index_layer, layer_bytes, load_class_view, rank_neurons
 from ..samples import Selection
 from ..selection_flow import CellTarget, NeuronTarget
 from ..status_text import neuron_status
@@ -42,6 +43,7 @@ class Centre(ContentSwitcher):
         self._rows_cache: tuple[tuple[Any, ...], Any] | None = None  # the response map's row layout
         self._tree_shows: tuple[object, ...] | None = None  # (layer, neuron, tree) the tree's bars show
         self._wanted_group: tuple[str, int] | None = None  # (layer, base node) the last ranking asked for
+        self._reading: tuple[str, threading.Event] | None = None  # the layer whose samples are being read
 
     def compose(self) -> ComposeResult:
         yield ConfusionMatrix(id="matrix")
@@ -142,24 +144,62 @@ class Centre(ContentSwitcher):
 
     # -- the response map ----------------------------------------------------------------------
     def ensure_layer(self) -> None:
-        """Load the current layer in a worker unless it is loaded; then rank its neurons for the group."""
+        """Load the current layer unless it is loaded, in two worker jobs: its class means (the map is drawn
+        from them at once), then its samples (for ranking the neurons and their top samples)."""
         r = self.responses
         name = r.layer_name
         if name is None:
             return
-        if name in r.views:
+        if self._reading is not None and self._reading[0] != name:
+            self._stop_reading()  # the user moved on: that layer's samples can wait until it is shown again
+        view = r.views.get(name)
+        if view is not None:
+            if view.index is None:
+                self._read_samples(view)  # left half-read when the user moved on: read it now
             self.rank_for(self.viewer.model.focus_node())
             self.redraw_responses()
             return
         self.response_map.show_message(Text(f"loading layer {name} …", style="dim"))
         cache = self.viewer.model.cache
         r.make_room(layer_bytes(cache.layer(name), len(cache.class_names), len(cache.labels), r.budget))
-        job = partial(load_layer, cache, name, len(cache.class_names), r.budget)
+        job = partial(load_class_view, cache, name, len(cache.class_names))
         self.viewer.run_job("layer", f"loading layer {name}", job, self._layer_loaded)
 
     def _layer_loaded(self, view: LayerView) -> None:
         self.responses.remember(view)  # under a memory budget: the least recently loaded layers go
         if view.name == self.responses.layer_name and self.showing_responses:
+            self.redraw_responses()
+        self._read_samples(view)
+
+    def _read_samples(self, view: LayerView) -> None:
+        """Index a layer whose map is shown; a layer still being read for is stopped, so that one read runs
+        at a time: a thread cannot be killed, and each holds up to the memory budget."""
+        if self._reading is not None:
+            if self._reading[0] == view.name:
+                return  # already reading it
+            self._stop_reading()
+        stop = threading.Event()
+        self._reading = (view.name, stop)
+        job = partial(index_layer, self.viewer.model.cache, view, self.responses.budget, stop.is_set)
+        self.viewer.run_job("samples", f"reading {view.name}'s samples to rank its neurons", job,
+                            self._samples_read, failed=self._samples_failed)
+
+    def _stop_reading(self) -> None:
+        if self._reading is not None:
+            self._reading[1].set()
+            self.viewer.cancel_jobs(("samples",))
+            self._reading = None
+
+    def _samples_failed(self) -> None:
+        self._reading = None
+
+    def _samples_read(self, view: LayerView) -> None:
+        self._reading = None
+        r = self.responses
+        if view.name not in r.views:
+            return  # dropped for memory since: the map without it is loaded again when asked for
+        r.remember(view)
+        if view.name == r.layer_name and self.showing_responses:
             self.rank_for(self.viewer.model.focus_node())
             self.redraw_responses()
             self._neuron_to_pane()
@@ -181,7 +221,7 @@ class Centre(ContentSwitcher):
         """Rank the current layer's neurons by relevance to a display node (a worker; cheap for a class)."""
         r, m = self.responses, self.viewer.model
         view = r.view
-        if view is None or not self.showing_responses:
+        if view is None or view.index is None or not self.showing_responses:
             return
         base = m.to_base(node)
         self._wanted_group = (view.name, base)
@@ -246,10 +286,12 @@ class Centre(ContentSwitcher):
         if frame is None:
             return
         ranked = r.ranking is not None and r.ranking.layer == view.name
+        unranked = " · channel order (reading the samples to rank …)" if view.index is None else \
+            " · channel order (pick a group to rank)"
         title = Text.assemble(
             (f"{view.name}", "bold"), (f" · {view.n_channels} neurons of {view.d}×{view.d} cells", "dim"),
             (" · T ", "dim"), (f"{r.threshold:.2f}", "bold yellow"),
-            (" · by relevance to ", "dim") if ranked else (" · channel order (pick a group to rank)", "dim"),
+            (" · by relevance to ", "dim") if ranked else (unranked, "dim"),
             (r.ranking.group_name if ranked and r.ranking else "", "bold"),
             # Past --memory the ranking comes from a per-class sample: say so, with its size.
             (f" (on {len(view.rows):,} sampled)" if ranked and view.rows is not None else "", "dim"),
