@@ -48,6 +48,7 @@ class Tree:
     stop: np.ndarray = field(repr=False)  # (nodes,) one past the last position
     depth: np.ndarray = field(repr=False)  # (nodes,) 0 for the root
     _children: tuple[tuple[int, ...], ...] = field(repr=False)
+    _ancestors: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_hierarchy(cls, h: HierarchyLike) -> "Tree":
@@ -134,7 +135,18 @@ class Tree:
         return out
 
     def ancestor_at_depth(self, depth: int) -> np.ndarray:
-        """(classes,) the ancestor of each class's leaf at ``depth`` (or the leaf, if shallower)."""
+        """(classes,) the ancestor of each class's leaf at ``depth`` (or the leaf, if shallower), read-only.
+
+        Kept per depth (a tree never changes): the viewer asks for three levels on every frame of the
+        response map, 1.5 ms at 10,000 classes.
+        """
+        cached = self._ancestors.get(depth)
+        if cached is None:
+            cached = self._ancestors[depth] = self._ancestor_at_depth(depth)
+            cached.setflags(write=False)
+        return cached
+
+    def _ancestor_at_depth(self, depth: int) -> np.ndarray:
         node = self.leaf_of_class()
         for _ in range(int(self.depth.max())):
             deeper = self.depth[node] > depth

@@ -162,6 +162,67 @@ def response_rows(cells: np.ndarray, order: np.ndarray, edges: np.ndarray, chann
     return (sums / sizes).astype(np.float32)
 
 
+ROW_BLOCK = 16
+"""Display positions per block of :func:`position_block_sums`."""
+
+
+def position_block_sums(cells: np.ndarray, order: np.ndarray, block: int = ROW_BLOCK) -> np.ndarray:
+    """(ceil(classes / block) + 1, channels · d·d) float64 running sums of ``cells`` over blocks of ``block``
+    display positions: row i is the sum of positions [0, i · block).
+
+    With it a bin's sum is its whole blocks' difference plus at most
+    2 · block rows at its ends, so a frame costs O(bins · block · visible
+    columns) instead of O(window classes · visible columns): 14.7 ms at
+    10,000 classes.  Built a chunk of blocks at a time (temporaries of a
+    few MB); one pass over the layer, once per layer and display order.
+    """
+    order = np.asarray(order, dtype=np.int64)
+    n = len(order)
+    n_blocks = -(-n // block)
+    flat = cells.reshape(cells.shape[0], -1)
+    sums = np.zeros((n_blocks + 1, flat.shape[1]), dtype=np.float64)
+    step = max(1, (8 << 20) // max(1, block * flat.shape[1] * flat.itemsize))  # blocks per chunk
+    for first in range(0, n_blocks, step):
+        last = min(n_blocks, first + step)
+        rows = flat[order[first * block : min(n, last * block)]]
+        padded = np.zeros(((last - first) * block, flat.shape[1]), dtype=np.float64)
+        padded[: len(rows)] = rows
+        sums[first + 1 : last + 1] = padded.reshape(last - first, block, -1).sum(axis=1)
+    return np.cumsum(sums, axis=0, out=sums)
+
+
+def blocked_response_rows(cells: np.ndarray, order: np.ndarray, edges: np.ndarray, channels: np.ndarray,
+                          block_sums: np.ndarray, block: int = ROW_BLOCK) -> np.ndarray:
+    """:func:`response_rows` from :func:`position_block_sums`: the same values (to float rounding)."""
+    edges = np.asarray(edges, dtype=np.int64)
+    channels = np.asarray(channels, dtype=np.int64)
+    width = cells.shape[2] if cells.ndim == 3 else 1
+    columns = (channels[:, None] * width + np.arange(width)[None, :]).ravel()
+    start, stop = edges[:-1], edges[1:]
+    inner_lo = -(-start // block)  # first whole block of each bin
+    inner_hi = stop // block  # one past its last whole block
+    whole = inner_hi > inner_lo
+    sums = np.zeros((len(start), len(columns)), dtype=np.float64)
+    sums[whole] = block_sums[inner_hi[whole]][:, columns] - block_sums[inner_lo[whole]][:, columns]
+    # The rows outside whole blocks: each bin's head and tail (or all of a bin without a whole block), laid
+    # out bin by bin so that one reduceat sums them.
+    head_end = np.where(whole, np.minimum(inner_lo * block, stop), stop)
+    tail_start = np.where(whole, np.maximum(inner_hi * block, head_end), stop)
+    seg_start = np.stack([start, tail_start], axis=1).ravel()
+    seg_len = np.stack([head_end - start, stop - tail_start], axis=1).ravel()
+    total = int(seg_len.sum())
+    if total:
+        # Consecutive runs [seg_start, seg_start + seg_len) as one index array, without a Python loop.
+        offsets = np.repeat(seg_start - np.concatenate([[0], np.cumsum(seg_len)[:-1]]), seg_len)
+        positions = offsets + np.arange(total)
+        picked = cells.reshape(cells.shape[0], -1)[np.ix_(np.asarray(order)[positions], columns)]
+        per_bin = seg_len.reshape(-1, 2).sum(axis=1)
+        has = per_bin > 0
+        firsts = np.concatenate([[0], np.cumsum(per_bin)[:-1]])[has]
+        sums[has] += np.add.reduceat(picked, firsts, axis=0)
+    return (sums / np.diff(edges).astype(np.float64)[:, None]).astype(np.float32)
+
+
 def threshold_levels(values: np.ndarray, threshold: float, n_levels: int) -> np.ndarray:
     """Colour level of each value: 0..n_levels-1 rising towards ``threshold``, ``n_levels`` at or above it.
 

@@ -162,6 +162,7 @@ def matrix_frame(
     n_levels: int = 32,
     scale: str = "linear",
     magnify: int = 1,
+    with_counts: bool = True,
 ) -> MatrixFrame:
     """Bin and encode the window ``[start, stop)`` of ``pyramid`` (display positions).
 
@@ -169,13 +170,16 @@ def matrix_frame(
     window), ``band`` the highlighted node's range (its FN rows and FP
     columns get tinted), ``groups`` one (stop - start,) int array per gutter
     level giving each position's group id (-1: none).  The colour scale runs
-    from the smallest to the largest count of this window.
+    from the smallest to the largest count of this window.  ``with_counts=False``
+    lays out the bins alone (counts all zero), for a view drawn over the
+    same rows.
     """
     if not 0 <= start < stop <= pyramid.shape[0]:
         raise ValueError(f"window [{start}, {stop}) must lie within [0, {pyramid.shape[0]}]")
     blocks = blocks or [(start, stop)]
     edges = aligned_edges(start, stop, bins, [a for a, _ in blocks[1:]])
-    counts = pyramid.bins(edges, edges)
+    n_bins = len(edges) - 1
+    counts = pyramid.bins(edges, edges) if with_counts else np.zeros((n_bins, n_bins), dtype=np.int64)
     levels = scale_levels(counts, n_levels, scale)
     lo = edges[:-1]
     starts = np.array([a for a, _ in blocks])

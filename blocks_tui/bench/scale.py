@@ -167,7 +167,9 @@ def layers_and_seriation(path: Path, size: tuple[int, int] = (200, 60), timeout:
             if not session.wait_for(f"{count} neurons".encode(), timeout=timeout, since=sent):
                 raise RuntimeError(f"layer {i + 1} ({count} neurons) not shown within {timeout:.0f} s")
             at = time.monotonic()
-            if not session.wait_for(b"pick a group to rank", timeout=timeout, since=at):  # its samples read
+            # Its samples read: the title's last state.  A small layer gets there in the same write as its
+            # map, so the search starts at the key, not at the map.
+            if not session.wait_for(b"pick a group to rank", timeout=timeout, since=sent):
                 raise RuntimeError(f"layer {i + 1}'s samples not read within {timeout:.0f} s")
             if i == 0:
                 shown, read = at - sent, time.monotonic() - sent
