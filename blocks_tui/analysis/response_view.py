@@ -203,7 +203,7 @@ def blocked_response_rows(cells: np.ndarray, order: np.ndarray, edges: np.ndarra
     inner_hi = stop // block  # one past its last whole block
     whole = inner_hi > inner_lo
     sums = np.zeros((len(start), len(columns)), dtype=np.float64)
-    sums[whole] = block_sums[inner_hi[whole]][:, columns] - block_sums[inner_lo[whole]][:, columns]
+    sums[whole] = block_sums[np.ix_(inner_hi[whole], columns)] - block_sums[np.ix_(inner_lo[whole], columns)]
     # The rows outside whole blocks: each bin's head and tail (or all of a bin without a whole block), laid
     # out bin by bin so that one reduceat sums them.
     head_end = np.where(whole, np.minimum(inner_lo * block, stop), stop)

@@ -127,7 +127,8 @@ def layer_bytes(layer: Any, n_classes: int, n_samples: int, budget: int) -> int:
     sampled = n_samples > rows
     rows = min(n_samples, max(rows, n_classes) if sampled else n_samples)
     held = n_classes * layer.channels * (layer.d * layer.d + 1) * 4 + n_classes * 8
-    return held + rows * (4 * layer.channels + (8 if sampled else 0)) + layer.channels * min(TOP_SAMPLES, n_samples) * 8
+    tops = layer.channels * min(TOP_SAMPLES, n_samples) * 8
+    return held + rows * (4 * layer.channels + (8 if sampled else 0)) + tops
 
 
 def rank_neurons(view: LayerView, labels: np.ndarray, classes: np.ndarray, group: int, group_name: str) -> Ranking:

@@ -206,6 +206,38 @@ def test_a_layers_map_shows_before_its_samples_are_read_and_moving_on_stops_the_
     run_app(response_cache, script, size=SIZE)
 
 
+def test_a_layer_that_arrives_after_the_user_moved_back_is_not_read_behind_the_map(
+        response_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its samples are read when it is shown: reading them for a layer not on screen would stop the read of
+    the one that is, and hold up to the memory budget for nothing."""
+    import blocks_tui.tui.widgets.centre as centre_module
+
+    release = threading.Event()
+    real = centre_module.load_class_view
+
+    def slow(cache: object, name: str, n_classes: int) -> object:
+        if name == "stage2":
+            release.wait(5)
+        return real(cache, name, n_classes)
+
+    monkeypatch.setattr(centre_module, "load_class_view", slow)
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("tab")
+        await settle(app, pilot)
+        await pilot.press("right_square_bracket", "left_square_bracket")  # stage2 asked for, then back
+        release.set()
+        await settle(app, pilot)
+        views = app.centre.responses.views
+        assert app.centre.responses.layer_name == "stage1" and views["stage1"].index is not None
+        assert "stage2" in views and views["stage2"].index is None  # its map is kept; its samples wait
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert views["stage2"].index is not None  # read once shown
+
+    run_app(response_cache, script, size=SIZE)
+
+
 def test_a_dropped_layer_is_freed_at_once(response_cache: Path) -> None:
     """Issue 17: a finished worker kept its result in a reference cycle, so a layer the budget had dropped
     stayed in memory (600 MB at 10,000 classes) until Python's next full collection."""

@@ -119,7 +119,8 @@ def test_rank_change_from_counts_equals_metric_change_from_predictions() -> None
     assert set(groups.ranked.tolist()) <= {0, 1, 4}  # all, animals, vehicles: no single class
 
 
-@pytest.mark.parametrize("window,bins", [((0, 1000), 56), ((123, 877), 40), ((5, 40), 35), ((16, 48), 3), ((3, 999), 1)])
+@pytest.mark.parametrize("window,bins", [((0, 1000), 56), ((123, 877), 40), ((5, 40), 35), ((16, 48), 3),
+                                         ((3, 999), 1)])
 def test_block_sums_give_the_response_rows_of_any_window(window: tuple[int, int], bins: int) -> None:
     """Issue 17: a frame gathered every class of the window for every visible neuron (14.7 ms at 10,000
     classes); whole blocks of 16 positions now come from running sums, the same values to float rounding."""
@@ -129,7 +130,8 @@ def test_block_sums_give_the_response_rows_of_any_window(window: tuple[int, int]
     edges = bin_edges(*window, bins)
     channels = np.array([7, 0, 23, 5])
     sums = position_block_sums(cells, order)
-    assert sums.shape == (1000 // 16 + 2, 24 * 4) and np.allclose(sums[-1], cells.astype(np.float64).sum(axis=0).ravel())
+    assert sums.shape == (1000 // 16 + 2, 24 * 4)
+    assert np.allclose(sums[-1], cells.astype(np.float64).sum(axis=0).ravel())
     want = response_rows(cells, order, edges, channels)
     got = blocked_response_rows(cells, order, edges, channels, sums)
     assert got.shape == want.shape and got.dtype == np.float32

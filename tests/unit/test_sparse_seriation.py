@@ -99,7 +99,8 @@ def planted_blocks(seed: int) -> tuple[np.ndarray, np.ndarray]:
     group = np.repeat(np.arange(30), rng.integers(20, 120, 30))
     n = len(group)
     same = group[:, None] == group[None, :]
-    m = np.where(same, rng.random((n, n)) * (rng.random((n, n)) < 0.3), rng.random((n, n)) * (rng.random((n, n)) < 0.003))
+    inside = rng.random((n, n)) * (rng.random((n, n)) < 0.3)
+    m = np.where(same, inside, rng.random((n, n)) * (rng.random((n, n)) < 0.003))
     m = m + m.T
     np.fill_diagonal(m, 0)
     return m, group

@@ -167,7 +167,9 @@ class Centre(ContentSwitcher):
 
     def _layer_loaded(self, view: LayerView) -> None:
         self.responses.remember(view)  # under a memory budget: the least recently loaded layers go
-        if view.name == self.responses.layer_name and self.showing_responses:
+        if view.name != self.responses.layer_name:
+            return  # the user has moved to another layer: this one's samples are read when it is shown again
+        if self.showing_responses:
             self.redraw_responses()
         self._read_samples(view)
 
