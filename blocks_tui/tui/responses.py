@@ -239,7 +239,7 @@ class ResponseState:
             return None
         ranked = self.order()
         channels = ranked[self.first : self.first + max(visible, 1)]
-        if edges[-1] - edges[0] >= 2 * ROW_BLOCK * (len(edges) - 1):  # bins of two blocks or more
+        if edges[-1] - edges[0] >= ROW_BLOCK * (len(edges) - 1):  # bins of a block or more on average
             values = blocked_response_rows(view.cells, order, edges, channels, self._block_sums(view, order))
         else:
             values = response_rows(view.cells, order, edges, channels)
