@@ -116,6 +116,17 @@ def test_cell_filters_hide_the_diagonal_and_small_counts_without_a_pass(model: V
     assert np.array_equal(model.counts.dense(), brute)  # the counts stay: only what is drawn changes
 
 
+def test_a_hidden_diagonal_count_follows_the_result_set(model: ViewerModel) -> None:
+    """The count under a resting cursor is kept between frames; a new pass over samples must replace it."""
+    model.focus_cell(0, 0)
+    model.frame(20, 20, n_levels=8)
+    before = model.cell_info(*model.cursor_bins()).count
+    assert before == int(((LABELS == 0) & (PREDICTED == 0)).sum())
+    model.apply_sample_data(compute_sample_data(model.cache, replace(model.filters, top_k=1)))  # errors only
+    model.frame(20, 20, n_levels=8)
+    assert model.cell_info(*model.cursor_bins()).count == 0  # no right answers are kept: none on the diagonal
+
+
 def test_a_sample_pass_with_filters_and_another_result_set(model: ViewerModel) -> None:
     gray = np.array(GRAYSCALE).ravel()
     wanted = replace(model.filters, result="grayscale", compare="original", top_k=None)
