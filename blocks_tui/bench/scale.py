@@ -157,16 +157,13 @@ def layers_and_seriation(path: Path, size: tuple[int, int] = (200, 60), timeout:
     Returns (seconds from Tab to the first layer's map, to its samples read, MB resident at the end, peak MB
     resident); NaN without layers."""
     from ..cache import open_cache
-    from ..pty_session import PtySession
+    from .ui import resident_mb, viewer_session
 
     with open_cache(path) as cache:
         channels = [cache.layer(name).channels for name in cache.layer_names[:4]]
     if not channels:
         return float("nan"), float("nan"), float("nan"), float("nan")
-    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor")
-    argv = [sys.executable, "-m", "blocks_tui", "view", str(path), "--images", "halfcell"]
-    with PtySession(argv, size=size, env=env) as session:
+    with viewer_session(path, size) as session:
         if not session.wait_for("▀".encode(), timeout=timeout):
             raise RuntimeError(f"no matrix drawn within {timeout:.0f} s")
         shown = read = float("nan")
@@ -185,21 +182,9 @@ def layers_and_seriation(path: Path, size: tuple[int, int] = (200, 60), timeout:
         session.wait_quiet(since=session.send("s"))
         if not session.wait_for(b"Adopt it", timeout=timeout, since=session.send("enter")):
             raise RuntimeError(f"the seriation did not finish within {timeout:.0f} s")
-        resident, peak = _status_mb(session.pid, "VmRSS"), _status_mb(session.pid, "VmHWM")
+        resident, peak = resident_mb(session.pid), resident_mb(session.pid, "VmHWM")
         session.send("q")
     return shown, read, resident, peak
-
-
-def _status_mb(pid: int | None, field: str) -> float:
-    """A field of /proc/PID/status in MB (VmRSS: resident now, VmHWM: its peak); NaN without /proc."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return float("nan")
 
 
 def format_scale(rows: list[ScaleRow], environment: str) -> str:

@@ -357,12 +357,9 @@ def first_frame_seconds(path: Path, size: tuple[int, int] = (160, 48), timeout: 
 def first_frame(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 30.0) -> tuple[float, float]:
     """(seconds, resident MB) of ``python -m blocks_tui view PATH`` in a pty when its first matrix half block
     arrives: the start-up a user waits for, and what the viewer holds by then."""
-    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor")
     half_block = "▀".encode()
     started = time.monotonic()  # the clock the recording's chunks are stamped with
-    with PtySession([sys.executable, "-m", "blocks_tui", "view", str(path), "--images", "halfcell"], size=size,
-                    env=env) as session:
+    with viewer_session(path, size) as session:
         if not session.wait_for(half_block, timeout=timeout):
             data = session.recording.data[-300:]
             raise RuntimeError(f"no matrix drawn within {timeout:.0f} s (exit code {session.returncode}): {data!r}")
@@ -376,12 +373,22 @@ def first_frame(path: Path, size: tuple[int, int] = (160, 48), timeout: float = 
     return at - started, resident
 
 
-def resident_mb(pid: int | None) -> float:
-    """A process's resident memory in MB, from /proc (NaN where there is no /proc or no process)."""
+def viewer_session(path: Path, size: tuple[int, int]) -> PtySession:
+    """``python -m blocks_tui view PATH`` in a pty that says it is a truecolor xterm, thumbnails in half cells,
+    without the caller's TEXTUAL debugging variables: how the benchmarks start the viewer."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL"}
+    env.update(TERM="xterm-256color", COLORTERM="truecolor")
+    return PtySession([sys.executable, "-m", "blocks_tui", "view", str(path), "--images", "halfcell"], size=size,
+                      env=env)
+
+
+def resident_mb(pid: int | None, field: str = "VmRSS") -> float:
+    """A process's memory in MB from /proc/PID/status: ``VmRSS`` resident now, ``VmHWM`` its peak (NaN where
+    there is no /proc or no process)."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError):
         pass
