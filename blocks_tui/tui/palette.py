@@ -101,8 +101,7 @@ class Palette:
                 same = upper == lower
                 self.chars.append(" " if same else UPPER_HALF)
                 self.styles.append(backgrounds[lower] if same else Style(color=top, bgcolor=bottom))
-        # One-cell segments, made once: in a busy response map nearly every run is one cell long.
-        self.singles = [Segment(c, st) for c, st in zip(self.chars, self.styles)]
+        self._segments = _Segments(self.chars, self.styles)
 
     @property
     def n_levels(self) -> int:
@@ -118,16 +117,67 @@ class Palette:
         Equal neighbours merge into one segment, so a line costs a segment per
         colour run rather than per cell: what keeps a frame in milliseconds.
         """
-        row = pairs[:width]
-        if width > len(row):  # pad with background, so a trailing empty run merges with it
-            row = np.concatenate([row, np.full(width - len(row), EMPTY * self.size + EMPTY, row.dtype)])
-        cuts = np.flatnonzero(row[1:] != row[:-1]) + 1
-        starts = np.concatenate([[0], cuts]).tolist()
-        stops = np.concatenate([cuts, [len(row)]]).tolist()
-        values = row[starts].tolist()
-        chars, styles, singles = self.chars, self.styles, self.singles
-        return Strip([singles[p] if b - a == 1 else Segment(chars[p] * (b - a), styles[p])
-                      for a, b, p in zip(starts, stops, values)], width)
+        return self.runs(pairs[None, :], width).strip(0)
+
+    def runs(self, pairs: np.ndarray, width: int) -> "FrameRuns":
+        """The colour runs of every line of ``pairs`` (lines × columns of code pairs), found in one pass.
+
+        A busy response map has a hundred runs a line; finding them line by line
+        cost more in numpy calls than the runs themselves.
+        """
+        return FrameRuns(pairs, width, EMPTY * self.size + EMPTY, self._segments)
+
+
+class _Segments(dict[int, Segment]):
+    """Segments by ``pair * MAX_RUN + length``, each made on first use and then shared.
+
+    The same few hundred (colour pair, length) runs recur in every frame, so a
+    line is a list of dictionary hits instead of a Segment and a string built
+    per run.  Cleared when it grows past :data:`MAX_SEGMENTS`.
+    """
+
+    def __init__(self, chars: list[str], styles: list[Style]) -> None:
+        super().__init__()
+        self.chars, self.styles = chars, styles
+
+    def __missing__(self, key: int) -> Segment:
+        if len(self) >= MAX_SEGMENTS:
+            self.clear()
+        pair, length = divmod(key, MAX_RUN)
+        segment = self[key] = Segment(self.chars[pair] * length, self.styles[pair])
+        return segment
+
+
+MAX_RUN = 1 << 16
+"""Longest run a segment key holds: wider than any terminal."""
+MAX_SEGMENTS = 50_000
+
+
+class FrameRuns:
+    """Every line's colour runs as (pair, length) keys, and the strip of a line built from them on demand."""
+
+    def __init__(self, pairs: np.ndarray, width: int, background: int, segments: _Segments) -> None:
+        if width >= MAX_RUN:
+            raise ValueError(f"a line of {width} cells is wider than any terminal")
+        rows = pairs[:, :width]
+        if width > rows.shape[1]:  # pad with background, so a trailing empty run merges with it
+            pad = np.full((rows.shape[0], width - rows.shape[1]), background, rows.dtype)
+            rows = np.concatenate([rows, pad], axis=1)
+        starts = np.ones(rows.shape, dtype=bool)
+        np.not_equal(rows[:, 1:], rows[:, :-1], out=starts[:, 1:])
+        flat = np.flatnonzero(starts)
+        lengths = np.diff(flat, append=rows.size)  # a line's first cell starts a run, so none spans two lines
+        keys = rows.ravel()[flat].astype(np.int64) * MAX_RUN + lengths
+        self.width = width
+        self.lines = rows.shape[0]
+        self._keys: list[int] = keys.tolist()
+        self._offsets: list[int] = np.searchsorted(flat, np.arange(rows.shape[0] + 1) * width).tolist()
+        self._segments = segments
+
+    def strip(self, line: int) -> Strip:
+        """The terminal line ``line``: one shared segment per run."""
+        keys = self._keys[self._offsets[line] : self._offsets[line + 1]]
+        return Strip(list(map(self._segments.__getitem__, keys)), self.width)
 
 
 def palette_for(color_system: str | None) -> Palette:

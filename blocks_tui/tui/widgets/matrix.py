@@ -32,7 +32,7 @@ from ...analysis.view_frame import CURSOR, EMPTY, MatrixFrame
 from ...safe_text import printable
 from ...short_names import distinct_shortenings
 from ..bindings import MATRIX_KEYS, bindings
-from ..palette import Palette, palette_for
+from ..palette import FrameRuns, Palette, palette_for
 
 
 class ConfusionMatrix(ScrollView, can_focus=True):
@@ -68,11 +68,13 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         self.palette: Palette = palette_for("truecolor")
         self._pairs = np.zeros((0, 0), dtype=np.int32)
         self._generation = 0
+        self._runs: FrameRuns | None = None  # the frame's colour runs, found once for every line
         self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
         self._labels: dict[int, list[tuple[int, str]]] = {}  # text line → (column, class name) written there
 
     def on_mount(self) -> None:
         self.palette = palette_for(self.app.console.color_system)
+        self._runs = None
 
     def on_resize(self) -> None:
         # The drawing always fits the widget, so the virtual size is the widget's own: changing it
@@ -95,6 +97,7 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         self.cursor = self._clamp(cursor)
         self._generation += 1
         self._strips.clear()
+        self._runs = None
         self.refresh()
 
     def move_cursor_to(self, row: int, column: int) -> None:
@@ -154,10 +157,12 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         if y >= self._pairs.shape[0]:
             char, style = palette.cell(EMPTY * palette.size + EMPTY)
             return Strip([Segment(char * width, style)], width)
-        row = self._pairs[y]
         if on_cursor:
-            row = self._with_cursor(row.copy(), y)
-        strip = palette.strip(row, width)
+            strip = palette.strip(self._with_cursor(self._pairs[y].copy(), y), width)
+        else:
+            if self._runs is None or self._runs.width != width:
+                self._runs = palette.runs(self._pairs, width)
+            strip = self._runs.strip(y)
         for x, name in self._labels.get(y, ()):
             strip = _write(strip, x, name, width)
         return strip

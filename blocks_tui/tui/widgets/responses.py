@@ -25,7 +25,7 @@ from textual.strip import Strip
 from ...analysis.view_frame import CURSOR, EMPTY, LEVEL0, scale_levels
 from ...safe_text import escaped
 from ..bindings import RESPONSE_KEYS, bindings
-from ..palette import Palette, palette_for, response_palette
+from ..palette import FrameRuns, Palette, palette_for, response_palette
 
 HEADER_LINES = 2  # the title and the relevance strip
 
@@ -72,10 +72,12 @@ class ResponseMap(ScrollView, can_focus=True):
         self._pairs = np.zeros((0, 0), dtype=np.int32)
         self._generation = 0
         self._strips: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(512)
+        self._runs: FrameRuns | None = None  # the frame's colour runs, found once for every line
 
     def on_mount(self) -> None:
         self.palette = response_palette(self.app.console.color_system)
         self.header_palette = palette_for(self.app.console.color_system)
+        self._runs = None
 
     def on_resize(self) -> None:
         self.virtual_size = self.size
@@ -105,6 +107,7 @@ class ResponseMap(ScrollView, can_focus=True):
         self.cursor = cursor
         self._generation += 1
         self._strips.clear()
+        self._runs = None
         self.refresh()
 
     def show_message(self, message: Text | str) -> None:
@@ -153,6 +156,10 @@ class ResponseMap(ScrollView, can_focus=True):
         row = y - HEADER_LINES
         if row >= self._pairs.shape[0]:
             return Strip([Segment(" " * width, self.palette.styles[0])], width)
+        if not any(self._cursor_halves(row)):
+            if self._runs is None or self._runs.width != width:
+                self._runs = self.palette.runs(self._pairs, width)
+            return self._runs.strip(row)
         pairs = self._pairs[row].copy()
         self._overlay_cursor(pairs, row)
         return self.palette.strip(pairs, width)
@@ -163,18 +170,26 @@ class ResponseMap(ScrollView, can_focus=True):
         base = self.rich_style
         return Strip(Segment.apply_style(text.render(self.app.console), base)).crop_extend(0, width, base)
 
+    def _cursor_halves(self, line: int) -> tuple[bool, bool]:
+        """Whether the cursor row covers the upper and the lower half of terminal line ``line``."""
+        if self.drawing is None:
+            return False, False
+        m = self.drawing.magnify
+        half_rows = range(self.cursor[0] * m, self.cursor[0] * m + m)
+        return 2 * line in half_rows, 2 * line + 1 in half_rows
+
     def _overlay_cursor(self, pairs: np.ndarray, line: int) -> None:
         """The cursor: the neuron's d·d columns on the cursor row's half rows, in cyan."""
         assert self.drawing is not None
-        m, size, cells = self.drawing.magnify, self.palette.size, self.drawing.d ** 2
-        half_rows = range(self.cursor[0] * m, self.cursor[0] * m + m)
-        if 2 * line not in half_rows and 2 * line + 1 not in half_rows:
+        upper_on, lower_on = self._cursor_halves(line)
+        if not (upper_on or lower_on):
             return
+        size, cells = self.palette.size, self.drawing.d ** 2
         x0 = self._gutter_width() + self.cursor[1] * cells
         upper, lower = divmod(pairs[x0 : x0 + cells], size)
-        if 2 * line in half_rows:
+        if upper_on:
             upper[:] = CURSOR
-        if 2 * line + 1 in half_rows:
+        if lower_on:
             lower[:] = CURSOR
         pairs[x0 : x0 + cells] = upper * size + lower
 
