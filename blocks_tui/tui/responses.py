@@ -19,6 +19,9 @@ import numpy as np
 
 from ..analysis.response_view import (
     ROW_BLOCK,
+    DEFAULT_THRESHOLD,
+    RANK_GAMMA,
+    RANK_POINTS,
     LayerView,
     blocked_response_rows,
     class_view,
@@ -36,6 +39,7 @@ THRESHOLD_STEP = 0.05
 TOP_SAMPLES = 48
 """Strongest-responding samples kept per neuron, for the pane."""
 RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
+
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,14 @@ def index_rows(layer: Any, n_classes: int, budget: int) -> int:
 
 def layer_bytes(layer: Any, n_classes: int, n_samples: int, budget: int) -> int:
     """What :func:`load_layer` will hold for ``layer`` (:attr:`LayerView.nbytes`), known from its shape before
-    it is read: scaled class means, per-class sums, the index's rows, their ids and the top samples."""
+    it is read: scaled class means, per-class sums, the rank table, the index's rows, their ids and the top
+    samples."""
     rows = index_rows(layer, n_classes, budget)
     sampled = n_samples > rows
     rows = min(n_samples, max(rows, n_classes) if sampled else n_samples)
     held = n_classes * layer.channels * (layer.d * layer.d + 1) * 4 + n_classes * 8
     tops = layer.channels * min(TOP_SAMPLES, n_samples) * 8
+    held += layer.channels * RANK_POINTS * 4
     return held + rows * (4 * layer.channels + (8 if sampled else 0)) + tops
 
 
@@ -146,7 +152,7 @@ class ResponseState:
     layer_names: list[str]
     budget: int = LAYER_BUDGET  # bytes the loaded layers may hold (``view --memory``)
     layer: int = 0
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD  # a rank: yellow marks each neuron's top 1 - T of cells
     views: dict[str, LayerView] = field(default_factory=dict)
     ranking: Ranking | None = None
     neuron: int = 0  # rank position of the cursor's neuron in the current order
@@ -243,7 +249,7 @@ class ResponseState:
             values = blocked_response_rows(view.cells, order, edges, channels, self._block_sums(view, order))
         else:
             values = response_rows(view.cells, order, edges, channels)
-        levels = threshold_levels(values, self.threshold, RESPONSE_LEVELS)
+        levels = threshold_levels(view.ranks(values, channels), self.threshold, RESPONSE_LEVELS, RANK_GAMMA)
         if self.ranking is not None and self.ranking.layer == view.name:
             relevance = self.ranking.scores[channels]
         else:

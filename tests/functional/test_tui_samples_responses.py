@@ -19,7 +19,7 @@ from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.cache import CacheWriter, open_cache
 from blocks_tui.tui.app import BlocksApp
 from blocks_tui.tui.layer_budget import LAYER_BUDGET
-from blocks_tui.tui.responses import layer_bytes
+from blocks_tui.tui.responses import DEFAULT_THRESHOLD, layer_bytes
 from blocks_tui.tui.selection_flow import PickedTarget, SelectionFlow
 from blocks_tui.tui.images import ImageBackend, choose_backend
 from blocks_tui.tui.screens.compare import CompareScreen
@@ -288,9 +288,10 @@ def test_response_map_ranks_neurons_by_relevance_to_the_tree_node(response_cache
         await pilot.press("h")
         assert app.selection.ids[0] == int(np.argmax(collective[:, 5]))
         before = app.centre.response_map.drawing.levels.copy()
-        await pilot.press("T", "T")
-        assert app.centre.responses.threshold == pytest.approx(0.6)
-        assert (app.centre.response_map.drawing.levels == 16).sum() <= (before == 16).sum()
+        await pilot.press("t", "t")  # T 0.9 -> 0.8: each neuron's top fifth is yellow, not its top tenth
+        assert app.centre.responses.threshold == pytest.approx(0.8)
+        assert (app.centre.response_map.drawing.levels == 16).sum() > (before == 16).sum()
+        assert "top 20%" in str(app.centre.response_map.drawing.title)
         await pilot.press("right_square_bracket")
         await settle(app, pilot)
         assert app.centre.responses.layer_name == "stage2" and app.centre.response_map.drawing is not None
@@ -358,7 +359,7 @@ def test_layer_keys_need_the_response_map_and_a_cache_without_layers_says_so(tmp
         await pilot.press("tab")
         assert not app.centre.showing_responses
         await pilot.press("t")  # not shown in the matrix view: the key does nothing there
-        assert app.centre.responses.threshold == pytest.approx(0.5)
+        assert app.centre.responses.threshold == pytest.approx(DEFAULT_THRESHOLD)
 
     run_app(path, script, size=SIZE)
 

@@ -10,6 +10,8 @@ from blocks_tui.analysis.pyramid import bin_edges
 from blocks_tui.analysis.relevance import relevance_order
 from blocks_tui.analysis.response_view import (
     build_layer_view,
+    cell_quantiles,
+    cell_ranks,
     node_channel_means,
     blocked_response_rows,
     position_block_sums,
@@ -93,7 +95,39 @@ def test_scaled_cells_rows_and_threshold_levels() -> None:
     assert rows.shape == (2, 8)
     assert np.allclose(rows[0, :4], cells[2, 1]) and np.allclose(rows[1, 4:], cells[[0, 1], 0].mean(axis=0))
     assert threshold_levels(np.array([0.0, 0.2, 0.49, 0.5, 1.0]), 0.5, 8).tolist() == [0, 3, 7, 8, 8]
+    # gamma 3: half-way to T is an eighth of the way up the ramp; just under T is still its top step
+    assert threshold_levels(np.array([0.25, 0.49, 0.5]), 0.5, 8, gamma=3.0).tolist() == [1, 7, 8]
     assert relevance_order(np.array([0.5, np.nan, 2.0, 0.5])).tolist() == [2, 0, 3, 1]
+
+
+def test_cell_ranks_are_the_share_of_a_neurons_cells_below() -> None:
+    rng = np.random.default_rng(5)
+    cells = rng.random((40, 3, 4)).astype(np.float32) ** 3  # skewed, as class means are
+    cells[:, 2] = 0.0
+    cells[:8, 2, 0] = 0.7  # a sparse neuron: silent on most cells
+    table = cell_quantiles(cells)
+    channels = np.array([1, 0, 2])
+    values = cells[:, channels].reshape(40, -1)
+    ranks = cell_ranks(values, channels, table, 4)
+    for k, c in enumerate(channels):
+        own = cells[:, c].ravel()
+        below = (own[None, :] < cells[:, c][..., None]).mean(axis=-1)  # exact share below each cell
+        assert np.abs(ranks[:, 4 * k : 4 * k + 4] - below).max() <= 2 / table.shape[1]
+    sparse = ranks[:, 8:]
+    assert (sparse[cells[:, 2] == 0] == 0).all()  # ties are not exceeded: silent cells stay dark
+    for c in (0, 1):  # T = 0.9 paints a neuron's top tenth, wherever its values sit
+        assert abs((ranks[:, 4 * list(channels).index(c):][:, :4] >= 0.9).mean() - 0.1) <= 0.02
+
+
+def test_cell_quantiles_of_a_large_layer_come_from_a_sample() -> None:
+    rng = np.random.default_rng(6)
+    cells = rng.random((5000, 2, 9)).astype(np.float32)
+    cells[:, 1] **= 4
+    table = cell_quantiles(cells, max_cells=4096)
+    exact = cell_quantiles(cells, max_cells=cells.shape[0] * 9)
+    assert table.shape == exact.shape == (2, 512)
+    assert np.abs(table - exact).max() < 0.05
+    assert np.array_equal(table, cell_quantiles(cells, max_cells=4096))  # a fixed seed: the same every time
 
 
 def test_layer_view_node_means_weight_classes_by_their_samples() -> None:

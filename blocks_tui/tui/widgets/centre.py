@@ -23,7 +23,7 @@ from ...analysis.response_view import LayerView, spread_to_unit
 from ..responses import Ranking, ResponseState, index_layer, layer_bytes, load_class_view, rank_neurons
 from ..samples import Selection
 from ..selection_flow import CellTarget, NeuronTarget
-from ..status_text import neuron_status
+from ..status_text import neuron_status, threshold_meaning
 from .matrix import LABEL_CELLS, ConfusionMatrix
 from .responses import ResponseDrawing, ResponseMap
 
@@ -292,7 +292,7 @@ class Centre(ContentSwitcher):
             " · channel order (pick a group to rank)"
         title = Text.assemble(
             (f"{view.name}", "bold"), (f" · {view.n_channels} neurons of {view.d}×{view.d} cells", "dim"),
-            (" · T ", "dim"), (f"{r.threshold:.2f}", "bold yellow"),
+            (" · T ", "dim"), (f"{r.threshold:.2f}", "bold yellow"), (threshold_meaning(r.threshold), "dim"),
             (" · by relevance to ", "dim") if ranked else (unranked, "dim"),
             (r.ranking.group_name if ranked and r.ranking else "", "bold"),
             # Past --memory the ranking comes from a per-class sample: say so, with its size.
@@ -319,8 +319,11 @@ class Centre(ContentSwitcher):
         ranked = r.ranking is not None and r.ranking.layer == view.name
         score = float(r.ranking.scores[channel]) if ranked and r.ranking else float("nan")
         rank = f"rank {r.neuron + 1}, R = {score:.2f}" if ranked else f"{r.neuron + 1} of {view.n_channels}"
-        value = float(view.cells[m.display.order[a:b], channel].mean())
-        return neuron_status(m.range_name(a, b), channel, rank, value, r.threshold)
+        cells = view.cells[m.display.order[a:b], channel]
+        value = float(cells.mean())
+        ranked_at = float(view.ranks(cells.reshape(-1, view.d * view.d).mean(axis=0, keepdims=True),
+                                     np.array([channel])).max())
+        return neuron_status(m.range_name(a, b), channel, rank, value, ranked_at, r.threshold)
 
     def neuron_selection(self) -> Selection | None:
         """The cursor neuron's strongest-responding samples."""

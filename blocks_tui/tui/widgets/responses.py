@@ -3,9 +3,9 @@
 Drawn like the matrix: two row bins per terminal line in half blocks, the
 hierarchy gutter on the left, strips cached per frame.  Above the rows, a
 title line and a strip coloured by each neuron's relevance to the selected
-group (neurons are sorted by it, most relevant on the left).  Values below
-the threshold T run from black to light blue, values at or above T are
-yellow, as in the paper.  Like the matrix, keys only *ask* (messages); the
+group (neurons are sorted by it, most relevant on the left).  Cells come
+as ranks among their neuron's cells: below the threshold T they run from
+black to light blue, at or above T they are yellow, as in the paper.  Like the matrix, keys only *ask* (messages); the
 app owns the state and answers with a new drawing.
 """
 
