@@ -152,13 +152,47 @@ def cell_ranks(values: np.ndarray, channels: np.ndarray, quantiles: np.ndarray, 
     Ties count as not exceeded, so a neuron's silent cells (often most of
     them after a ReLU) rank 0 and stay dark, never yellow.
     """
-    values = np.asarray(values, dtype=np.float32)
-    out = np.empty(values.shape, dtype=np.float32)
+    channels = np.asarray(channels, dtype=np.int64)
+    return (_count_below(values, quantiles[channels], width) / quantiles.shape[1]).astype(np.float32)
+
+
+def rank_levels(values: np.ndarray, channels: np.ndarray, quantiles: np.ndarray, width: int, threshold: float,
+                n_levels: int, gamma: float) -> np.ndarray:
+    """``threshold_levels(cell_ranks(values, ...), threshold, n_levels, gamma)``, found without the ranks.
+
+    Each level starts at a rank, hence at one entry of the neuron's table: a
+    frame compares its cells with n_levels boundaries per visible neuron
+    instead of searching the whole table for every cell (0.7 ms a frame).
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
+    channels = np.asarray(channels, dtype=np.int64)
     points = quantiles.shape[1]
-    for k, channel in enumerate(np.asarray(channels, dtype=np.int64).tolist()):
-        columns = slice(k * width, (k + 1) * width)
-        out[:, columns] = np.searchsorted(quantiles[channel], values[:, columns], side="left") / points
-    return out
+    starts = threshold * (np.arange(1, n_levels + 1) / n_levels) ** (1.0 / gamma)  # rank where level l begins
+    # rank >= r  <=>  more than r·points entries lie below  <=>  the value exceeds entry ceil(r·points) - 1
+    entry = np.ceil(np.round(starts * points, 9)).astype(np.int64) - 1
+    table = quantiles[channels][:, np.clip(entry, 0, points - 1)].astype(np.float64)
+    table[:, entry < 0] = -0.5  # below every cell: always passed
+    table[:, entry >= points] = 1.5  # above every cell: never passed
+    return _count_below(values, table, width)
+
+
+def _count_below(values: np.ndarray, tables: np.ndarray, width: int) -> np.ndarray:
+    """(rows, columns) int64: entries of each column's table (row k of ``tables`` for the k-th ``width``
+    columns; each row sorted, within [-0.5, 1.5]) strictly below the value there.
+
+    One search for every visible neuron: values lie in [0, 1], so shifting
+    neuron k's table and values by 2k lays the tables end to end in one
+    sorted array; a Python loop of searches cost a millisecond a frame.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = tables.shape[1]
+    if values.size == 0:
+        return np.zeros(values.shape, dtype=np.int64)
+    shift = 3.0 * np.arange(tables.shape[0])
+    k = np.repeat(np.arange(tables.shape[0]), width)[None, :]
+    found = np.searchsorted((tables + shift[:, None]).ravel(), values + 3.0 * k, side="left")
+    return found - k * n
 
 
 def with_index(view: LayerView, collective: np.ndarray, n_top: int = 48, rows: np.ndarray | None = None,

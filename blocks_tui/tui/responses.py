@@ -28,7 +28,7 @@ from ..analysis.response_view import (
     node_channel_means,
     position_block_sums,
     response_rows,
-    threshold_levels,
+    rank_levels,
     with_index,
 )
 from ..analysis.relevance import relevance_order
@@ -249,7 +249,8 @@ class ResponseState:
             values = blocked_response_rows(view.cells, order, edges, channels, self._block_sums(view, order))
         else:
             values = response_rows(view.cells, order, edges, channels)
-        levels = threshold_levels(view.ranks(values, channels), self.threshold, RESPONSE_LEVELS, RANK_GAMMA)
+        levels = rank_levels(values, channels, view.quantiles, view.d * view.d, self.threshold, RESPONSE_LEVELS,
+                             RANK_GAMMA)
         if self.ranking is not None and self.ranking.layer == view.name:
             relevance = self.ranking.scores[channels]
         else:

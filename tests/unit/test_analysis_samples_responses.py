@@ -13,6 +13,7 @@ from blocks_tui.analysis.response_view import (
     cell_quantiles,
     cell_ranks,
     node_channel_means,
+    rank_levels,
     blocked_response_rows,
     position_block_sums,
     response_rows,
@@ -117,6 +118,22 @@ def test_cell_ranks_are_the_share_of_a_neurons_cells_below() -> None:
     assert (sparse[cells[:, 2] == 0] == 0).all()  # ties are not exceeded: silent cells stay dark
     for c in (0, 1):  # T = 0.9 paints a neuron's top tenth, wherever its values sit
         assert abs((ranks[:, 4 * list(channels).index(c):][:, :4] >= 0.9).mean() - 0.1) <= 0.02
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("gamma", [1.0, 3.0])
+def test_rank_levels_are_the_threshold_levels_of_the_ranks(threshold: float, gamma: float) -> None:
+    rng = np.random.default_rng(7)
+    cells = rng.random((60, 5, 9)).astype(np.float32) ** 2
+    cells[:30, 4] = 0.0  # ties at zero
+    table = cell_quantiles(cells)
+    channels = np.array([4, 0, 3])
+    values = np.concatenate([cells[:, channels].reshape(60, -1),  # the cells themselves, then bin means
+                             cells[:, channels].reshape(6, 10, -1).mean(axis=1)])
+    want = threshold_levels(cell_ranks(values, channels, table, 9), threshold, 16, gamma)
+    got = rank_levels(values, channels, table, 9, threshold, 16, gamma)
+    assert np.array_equal(got, want)
+    assert (got[:30, :9] == 0).all()  # the silent cells of neuron 4
 
 
 def test_cell_quantiles_of_a_large_layer_come_from_a_sample() -> None:
