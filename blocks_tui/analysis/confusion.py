@@ -80,3 +80,26 @@ def within_group_fraction_of(labels: np.ndarray, predicted: np.ndarray, tree: Tr
     group = tree.ancestor_at_depth(depth)
     total = count.sum()
     return float(count[group[a] == group[b]].sum() / total) if total else float("nan")
+def nesting_fraction(labels: np.ndarray, predicted: np.ndarray, tree: Tree, depth: int,
+                     keep: np.ndarray | None = None) -> tuple[float, int]:
+    """(share, count): of the off-diagonal confusions whose true class lies under an inner node at ``depth``,
+    the share whose prediction lies under the same node; ``keep`` (samples,) bool restricts the samples.
+
+    The paper's nested blocks, level by level.  Unlike :func:`within_group_fraction`,
+    a class with no group at that depth (a leaf shallower than it) is left
+    out rather than counted as its own group, so the depth-3 figure of a
+    tree where only one branch goes that deep speaks of that branch alone.
+    nan (and 0) when no confusion qualifies.
+    """
+    labels, predicted = np.asarray(labels, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    group = tree.ancestor_at_depth(depth)
+    inner = tree.class_index[group] < 0  # an inner node, not the class's own leaf
+    chosen = (labels != predicted) & inner[labels]
+    if keep is not None:
+        chosen &= np.asarray(keep, dtype=bool)
+    count = int(chosen.sum())
+    if count == 0:
+        return float("nan"), 0
+    return float((group[labels[chosen]] == group[predicted[chosen]]).mean()), count
+
+

@@ -103,13 +103,20 @@ def test_subclass_is_a_restriction_of_the_general_class(spec: DemoSpec) -> None:
     assert _mid_level(spec, ids[0]) != _mid_level(spec, ids[1])
 
 
-def test_planted_label_noise_rate_and_flips_stay_in_the_top_level_group(spec: DemoSpec) -> None:
+def test_planted_label_noise_rate_and_flips_go_to_siblings_and_some_cousins(spec: DemoSpec) -> None:
     split = make_split(spec, 30, seed=4, label_noise=LABEL_NOISE_RATE)
     rate = split.flipped.mean()
     assert 0.02 <= rate <= 0.03
     np.testing.assert_array_equal(split.labels != split.true_labels, split.flipped)
     top = spec.top_level_of_class
-    assert (top[split.labels] == top[split.true_labels]).all()
+    assert (top[split.labels] == top[split.true_labels]).all()  # never across the top level
+    parent = spec.tree.parent[spec.tree.leaf_of_class()]
+    sibling = (parent[split.labels] == parent[split.true_labels])[split.flipped]
+    assert 0.6 <= sibling.mean() <= 0.95  # siblings mostly, cousins (COUSIN_FLIP_SHARE) sometimes
+    assert spec.siblings_of_class[spec.class_id("triangle")].tolist() == [spec.class_id("square")]
+    cousins = spec.cousins_of_class[spec.class_id("triangle")]
+    assert spec.class_id("square") not in cousins and spec.class_id("pentagon") in cousins
+    assert not set(cousins) & set(spec.classes_under("natural").tolist())
     clean = make_split(spec, 30, seed=4)
     assert not clean.flipped.any() and (clean.labels == clean.true_labels).all()
     np.testing.assert_array_equal(clean.images, split.images)  # noise touches labels only

@@ -88,7 +88,7 @@ def test_planted_properties(demo: dict[str, Any]) -> None:
     assert shape_groups(demo["tree"], "colours", "arrows") == list(SHAPE_GROUPS)
     with open_cache(demo["path"]) as cache:
         checks = planted_checks(cache)
-    assert len(checks) == 6
+    assert len(checks) == 9
     failed = [f"{c.name}: {c.value:.1f} (goal {c.goal})" for c in checks if not c.passed]
     assert not failed, failed
 

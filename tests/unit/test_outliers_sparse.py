@@ -74,3 +74,21 @@ def test_summary_numbers_from_samples_equal_the_dense_ones(seed: int) -> None:
     for depth in (1, 2):
         assert within_group_fraction_of(labels, predicted, tree, depth) == \
             pytest.approx(within_group_fraction(matrix, tree, depth))
+
+
+def test_nesting_fraction_counts_only_classes_with_a_group_at_that_depth() -> None:
+    """all → A (→ A1 (c0, c1), c2), B (c3, c4): only c0 and c1 have a depth-2 group."""
+    from blocks_tui.analysis.confusion import nesting_fraction
+
+    names = ["all", "A", "A1", "c0", "c1", "c2", "B", "c3", "c4"]
+    parent = np.array([-1, 0, 1, 2, 2, 1, 0, 6, 6])
+    class_index = np.array([-1, -1, -1, 0, 1, 2, -1, 3, 4])
+    tree = Tree.from_arrays(names, parent, class_index)
+    labels = np.array([0, 0, 2, 3, 3, 1, 4])
+    predicted = np.array([1, 2, 0, 4, 0, 1, 4])  # the last two are right
+    assert nesting_fraction(labels, predicted, tree, 2) == (0.5, 2)  # c0→c1 in A1, c0→c2 out; c2, c3 have none
+    assert nesting_fraction(labels, predicted, tree, 1) == (0.8, 5)  # only c3→c0 leaves its top-level group
+    keep = np.array([True, False, True, True, True, True, True])
+    assert nesting_fraction(labels, predicted, tree, 2, keep) == (1.0, 1)
+    share, count = nesting_fraction(labels, predicted, tree, 3)
+    assert np.isnan(share) and count == 0
