@@ -56,14 +56,13 @@ def picked_status(kind: str, title: str, cell: Text) -> Text:
 
 def neuron_status(row_name: str, channel: int, rank: str, value: float, ranked_at: float,
                   threshold: float) -> Text:
-    """``row vehicles · neuron #12 (rank 1, R = 0.93) · mean response 0.41, top 4% of its cells``: the
+    """``row vehicles · neuron #12 (rank 1, R = 0.93) · mean response 0.41, above 96% of its cells``: the
     response map's cursor; ``value`` is scaled to the neuron's range, ``ranked_at`` the share of the
     neuron's cells its best cell here exceeds, yellow at or above T as on the map."""
-    top = max(1, round(100 * (1 - ranked_at)))
     return Text.assemble(
         ("row ", "dim"), (row_name, "bold"), ("  ·  neuron ", "dim"), (f"#{channel}", "bold"),
         (f" ({rank})", "dim"), ("  ·  mean response ", "dim"), (f"{value:.2f}", "bold"),
-        (", top ", "dim"), (f"{top}%", "bold yellow" if ranked_at >= threshold else "bold"),
+        (", above ", "dim"), (f"{int(100 * ranked_at)}%", "bold yellow" if ranked_at >= threshold else "bold"),
         (" of its cells", "dim"),
     )
 

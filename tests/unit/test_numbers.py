@@ -22,3 +22,17 @@ def test_a_group_nothing_was_predicted_into_has_no_precision_anywhere() -> None:
     text = node_status(stats).plain
     assert "nan" not in text and "P –  R 0.0%  F1 –" in text
     assert score(math.nan).plain == score(None).plain == UNDEFINED
+
+
+def test_the_response_cursor_says_how_its_cell_ranks_and_whether_that_passes_t() -> None:
+    from blocks_tui.tui.status_text import neuron_status, threshold_meaning
+
+    passing = neuron_status("vehicles", 12, "rank 1, R = 0.93", 0.41, 0.964, 0.9)
+    assert passing.plain.endswith("mean response 0.41, above 96% of its cells")
+    span = next(s for s in passing.spans if passing.plain[s.start : s.end] == "96%")
+    assert "yellow" in str(span.style)  # at or above T: yellow, as on the map
+    failing = neuron_status("vehicles", 12, "rank 1, R = 0.93", 0.41, 0.5, 0.9)
+    span = next(s for s in failing.spans if failing.plain[s.start : s.end] == "50%")
+    assert "yellow" not in str(span.style)
+    assert threshold_meaning(0.9) == " (yellow: each neuron's top 10%)"
+    assert threshold_meaning(1.0) == " (yellow: none)"
