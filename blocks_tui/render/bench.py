@@ -52,3 +52,30 @@ def render_demo_bench(console: Console, result: DemoBench, fast: bool, goal_seco
     for check in result.checks:
         table.add_row(check.name, f"{check.value:.1f}", check.goal, "ok" if check.passed else "MISSED")
     console.print(table)
+    render_contrasts(console, result)
+
+
+def render_contrasts(console: Console, result: DemoBench) -> None:
+    """The response map's figure: per layer, how much each group's most relevant neuron stands out."""
+    from ..analysis.response_view import DEFAULT_THRESHOLD
+    from ..demo.response_checks import CONTRAST_GOAL
+
+    layers = list(dict.fromkeys(c.layer for c in result.contrasts))
+    groups = list(dict.fromkeys(c.group for c in result.contrasts))
+    table = Table(title=f"response map at T = {DEFAULT_THRESHOLD:g}: yellow share on a group's rows / elsewhere, for the "
+                  f"group's most relevant neuron (goal >= {CONTRAST_GOAL:g}x at {layers[-1] if layers else '-'})",
+                  title_justify="left")
+    table.add_column("group")
+    for layer in layers:
+        table.add_column(layer, justify="right")
+    by = {(c.layer, c.group): c for c in result.contrasts}
+    for group in groups:
+        table.add_row(group, *[_ratio(by[layer, group].ratio) if (layer, group) in by else "–" for layer in layers])
+    console.print(table)
+
+
+def _ratio(value: float) -> str:
+    """``12.3x``; ``only in`` where no cell outside the group is yellow, ``–`` where none is at all."""
+    if value != value:
+        return "–"
+    return "only in" if value == float("inf") else f"{value:.1f}x"
