@@ -7,6 +7,7 @@ selected ids only, so nothing here passes over all samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,3 +85,35 @@ def outcome_change(labels: np.ndarray, topk_a: np.ndarray, topk_b: np.ndarray, i
     a = np.asarray(topk_a)[ids, 0] == truth
     b = np.asarray(topk_b)[ids, 0] == truth
     return ids[a & ~b] if right_in_a else ids[~a & b]
+
+
+AGREEMENTS = ("right-in-all", "wrong-in-all", "right-only-here", "wrong-only-here")
+"""How a sample's top-1 outcome agrees across several result sets (paper §3.4): right in every one, wrong
+in every one, right in the active one only, wrong in the active one only."""
+
+
+def outcome_agreement(labels: np.ndarray, predicted: Sequence[np.ndarray], active: int, ids: np.ndarray,
+                      mode: str) -> np.ndarray:
+    """The ids (in their given order) whose top-1 outcomes across result sets match ``mode`` (:data:`AGREEMENTS`).
+
+    ``predicted`` holds each result set's (samples,) top-1 class, ``active``
+    the position of the active one among them.  "Right only here" is right
+    in the active set and wrong in every other: what this checkpoint or
+    variant alone gets right.  O(len(ids) · sets).
+    """
+    if mode not in AGREEMENTS:
+        raise ValueError(f"mode must be one of {', '.join(AGREEMENTS)}, got {mode!r}")
+    if not 0 <= active < len(predicted):
+        raise ValueError(f"active must index one of the {len(predicted)} result sets, got {active}")
+    ids = np.asarray(ids, dtype=np.int64)
+    truth = np.asarray(labels)[ids]
+    right = np.stack([np.asarray(p)[ids] == truth for p in predicted]).reshape(len(predicted), len(ids))
+    others = np.delete(right, active, axis=0)
+    here = right[active]
+    keep = {
+        "right-in-all": right.all(axis=0),
+        "wrong-in-all": ~right.any(axis=0),
+        "right-only-here": here & ~others.any(axis=0),
+        "wrong-only-here": ~here & others.all(axis=0),
+    }[mode]
+    return ids[keep]

@@ -44,6 +44,7 @@ from .model import ViewerModel
 from .samples import Selection
 from .screens.help import HelpScreen
 from .screens.main import MainScreen
+from .screens.result_sets import ResultSetsDialog
 from .screens.too_small import TooSmallScreen, too_small
 from .selection_flow import NodeTarget, SelectionFlow
 from .status_text import header_facts
@@ -210,11 +211,29 @@ class BlocksApp(App[None]):
             self.status.say(Text("tabs are for tree nodes: TP, FN and FP samples", style="yellow"))
 
     def on_thumb_grid_outcome_filter_requested(self, message: ThumbGrid.OutcomeFilterRequested) -> None:
-        if self.model.filters.compare is None:
+        selections = self.model.selections
+        if len(selections.outcome_sets().modes()) == 1:
             self.status.say(Text("only one result set: nothing to compare outcomes with", style="yellow"))
             return
-        self.model.selections.cycle_outcome_filter()
+        selections.cycle_outcome_filter()
         self.flow.reselect()
+
+    def on_thumb_grid_outcome_sets_requested(self, message: ThumbGrid.OutcomeSetsRequested) -> None:
+        names = list(self.model.cache.result_names)
+        if len(names) < 2:
+            self.status.say(Text("only one result set: nothing to compare outcomes with", style="yellow"))
+            return
+        sets = self.model.selections.outcome_sets()
+
+        def chosen(picked: tuple[str, ...] | None) -> None:
+            if picked is None:
+                return
+            self.model.selections.choose_sets(picked)
+            self.flow.reselect()
+            what = "every result set" if len(picked) == len(names) else f"{len(picked)} of {len(names)} result sets"
+            self.status.say(Text(f"x's 'in all' and 'only here' span {what}"))
+
+        self.push_screen(ResultSetsDialog(names, sets.active, sets.chosen), chosen)
 
     def feature(self, name: str) -> Any:
         """The object behind ``route('name.method')``: a feature of this app, or the centre widget."""

@@ -149,7 +149,10 @@ SAMPLE_KEYS = [
     KeySpec("samples.close", "backspace", "close", "Groups", "Back to one thumbnail per class"),
     KeySpec("samples.tab", "v", "next_tab", "TP/FN/FP", "Show the node's next tab: TP, FN, FP"),
     KeySpec("samples.outcomes", "x", "outcome_filter", "Right/wrong",
-            "Only samples right in the active result set and wrong in the compared one, the reverse, or all"),
+            "Next right/wrong filter: right here and wrong in the compared set, the reverse, right in all result "
+            "sets, wrong in all, right only here, wrong only here, or all samples"),
+    KeySpec("samples.outcome_sets", "X", "outcome_sets", "Which sets",
+            "Choose the result sets that x's 'in all' and 'only here' span: every one, or a few", show=False),
 ]
 
 TABLE_KEYS = [

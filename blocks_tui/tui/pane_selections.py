@@ -2,8 +2,8 @@
 
 Every selection passes through the pane's right/wrong filter
 (:data:`~blocks_tui.tui.samples.OUTCOME_FILTERS`), which compares the active
-result set with the compared one; only a sample asked for by id is shown
-regardless.  Textual-free: the selection flow hands what these return to the
+result set with the compared one, or with every chosen result set; only a
+sample asked for by id is shown regardless.  Textual-free: the selection flow hands what these return to the
 pane widget.
 """
 
@@ -17,7 +17,7 @@ from ..analysis.filters import GROUP_PARTS
 from ..errors import CacheError
 from ..numbers import metrics_line
 from .jobs import CacheLike
-from .samples import OUTCOME_FILTERS, SampleDetails, Selection, filter_outcomes, sample_details
+from .samples import OutcomeSets, SampleDetails, Selection, filter_outcomes, sample_details
 
 if TYPE_CHECKING:
     from .model import ViewerModel
@@ -29,6 +29,7 @@ class PaneSelections:
     def __init__(self, model: "ViewerModel") -> None:
         self.model = model
         self.outcome_filter = "all"  # one of OUTCOME_FILTERS
+        self.chosen_sets: tuple[str, ...] | None = None  # the result sets the agreement filters span; None: all
         self.problem: str | None = None  # the last damage a lazy read found (one line), for the status line
 
     def cell(self, row_bin: int, col_bin: int) -> Selection:
@@ -71,19 +72,32 @@ class PaneSelections:
                          np.array([sample], dtype=np.int64), key=("sample", sample))
 
     def _filtered(self, selection: Selection) -> Selection:
+        return filter_outcomes(selection, self.outcome_filter, self.outcome_sets())
+
+    def outcome_sets(self) -> OutcomeSets:
+        """The active, compared and chosen result sets, as the right/wrong filter reads them."""
         m = self.model
-        compare = m.filters.compare
-        topk_b = m.cache.result(compare).topk_index if compare else None
-        return filter_outcomes(selection, self.outcome_filter, m.cache.labels,
-                               m.cache.result(m.filters.result).topk_index, topk_b, (m.filters.result, compare))
+        names = list(m.cache.result_names)
+        active = m.filters.result
+        chosen = [n for n in (self.chosen_sets or names) if n in names and n != active]
+        return OutcomeSets(m.cache.labels, active, m.filters.compare, (active, *chosen),
+                           every=len(chosen) + 1 == len(names), predicted=lambda name: m.cache.result(name).predicted)
 
     def cycle_outcome_filter(self) -> str:
-        """all → right here and wrong in the compared set → the reverse → all."""
-        if self.model.filters.compare is None:
-            self.outcome_filter = "all"
-        else:
-            self.outcome_filter = OUTCOME_FILTERS[(OUTCOME_FILTERS.index(self.outcome_filter) + 1) % 3]
+        """The next filter that means something with these result sets (:meth:`OutcomeSets.modes`): all →
+        right here and wrong in the compared set → the reverse → right in all → wrong in all → right only
+        here → wrong only here → all."""
+        modes = self.outcome_sets().modes()
+        at = modes.index(self.outcome_filter) if self.outcome_filter in modes else 0
+        self.outcome_filter = modes[(at + 1) % len(modes)]
         return self.outcome_filter
+
+    def choose_sets(self, names: tuple[str, ...] | None) -> None:
+        """Span the agreement filters over ``names`` (None or every set: all of them)."""
+        every = names is None or set(names) >= set(self.model.cache.result_names)
+        self.chosen_sets = None if every else tuple(names or ())
+        if self.outcome_filter not in self.outcome_sets().modes():
+            self.outcome_filter = "all"
 
     def details(self, sample: int) -> SampleDetails:
         """The details pane's lines for ``sample``.

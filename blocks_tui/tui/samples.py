@@ -15,14 +15,60 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from rich.cells import cell_len
 
-from ..analysis.sample_selection import OUTCOMES, SampleGroups, outcome_change, outcomes
+from ..analysis.sample_selection import AGREEMENTS, OUTCOMES, SampleGroups, outcome_agreement, outcome_change, outcomes
 
 OUTCOME_MARK = dict(zip(OUTCOMES, ("✓", "≈", "✗")))
 """How the pane marks an outcome: top-1 right, in the top 5, wrong."""
 
-OUTCOME_FILTERS = ("all", "right-then-wrong", "wrong-then-right")
-"""The pane's result-set filter: every sample, those top-1 right in the active result set and wrong in the
-compared one, or the reverse."""
+PAIR_FILTERS = ("right-then-wrong", "wrong-then-right")
+OUTCOME_FILTERS = ("all", *PAIR_FILTERS, *AGREEMENTS)
+"""The pane's result-set filter: every sample; those top-1 right in the active result set and wrong in the
+compared one, or the reverse; right in every chosen result set, wrong in every one, right only in the
+active one, wrong only in it."""
+
+
+@dataclass(frozen=True)
+class OutcomeSets:
+    """The result sets the pane's right/wrong filter reads.
+
+    ``chosen`` are the sets the agreement filters span, the active one first;
+    ``every`` says they are all the cache holds (the titles then count them
+    instead of naming them).  ``predicted`` reads a set's top-1 classes.
+    """
+
+    labels: np.ndarray
+    active: str
+    compare: str | None
+    chosen: tuple[str, ...]
+    every: bool
+    predicted: Callable[[str], np.ndarray]
+
+    def modes(self) -> list[str]:
+        """The filters that mean something here, in ``x``'s order: the pair ones need a compared set, the
+        agreement ones two chosen sets; 'only here' is left out where it would repeat a pair filter."""
+        out = ["all"]
+        if self.compare is not None:
+            out += PAIR_FILTERS
+        if len(self.chosen) >= 2:
+            pair = self.compare is not None and set(self.chosen) == {self.active, self.compare}
+            out += [m for m in AGREEMENTS if not (pair and m.endswith("only-here"))]
+        return out
+
+    def words(self, mode: str) -> str:
+        """What ``mode`` keeps, for the pane's title: ``right in all 9 result sets``."""
+        a, b = self.active, self.compare
+        if self.every:
+            sets = f"all {len(self.chosen)} result sets"
+        else:
+            sets = ", ".join(self.chosen) if len(self.chosen) <= 3 else f"{len(self.chosen)} chosen result sets"
+        return {
+            "right-then-wrong": f"right in {a}, wrong in {b}",
+            "wrong-then-right": f"wrong in {a}, right in {b}",
+            "right-in-all": f"right in {sets}",
+            "wrong-in-all": f"wrong in {sets}",
+            "right-only-here": f"right only in {a}, of {sets}",
+            "wrong-only-here": f"wrong only in {a}, of {sets}",
+        }[mode]
 
 
 @dataclass(frozen=True)
@@ -112,16 +158,18 @@ def fit_outcomes(outcomes: Sequence[tuple[str, str]], active: str, width: int, l
     return FittedOutcomes([[]], Counter(outcome for _, outcome in ordered))  # not even the summary fits
 
 
-def filter_outcomes(selection: Selection, mode: str, labels: np.ndarray, topk_a: np.ndarray,
-                    topk_b: np.ndarray | None, names: tuple[str, str | None]) -> Selection:
-    """The selection narrowed to samples whose top-1 outcome differs between result sets A and B."""
-    if mode == "all" or topk_b is None:
+def filter_outcomes(selection: Selection, mode: str, sets: OutcomeSets) -> Selection:
+    """The selection narrowed to the samples whose top-1 outcomes across result sets match ``mode``
+    (:data:`OUTCOME_FILTERS`); unchanged for ``all`` or a mode these sets cannot serve."""
+    if mode == "all" or mode not in sets.modes():
         return selection
-    right_in_a = mode == "right-then-wrong"
-    ids = outcome_change(labels, topk_a, topk_b, selection.ids, right_in_a=right_in_a)
-    a, b = names
-    what = f"right in {a}, wrong in {b}" if right_in_a else f"wrong in {a}, right in {b}"
-    return replace(selection, title=f"{selection.title} · {what}", ids=ids)
+    if mode in PAIR_FILTERS:
+        assert sets.compare is not None
+        ids = outcome_change(sets.labels, sets.predicted(sets.active)[:, None], sets.predicted(sets.compare)[:, None],
+                             selection.ids, right_in_a=mode == "right-then-wrong")
+    else:
+        ids = outcome_agreement(sets.labels, [sets.predicted(name) for name in sets.chosen], 0, selection.ids, mode)
+    return replace(selection, title=f"{selection.title} · {sets.words(mode)}", ids=ids)
 
 
 def sample_details(cache: Any, sample: int, active: str, class_names: Sequence[str]) -> SampleDetails:

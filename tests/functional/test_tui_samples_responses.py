@@ -122,7 +122,14 @@ def test_node_tabs_outcome_filter_and_opening_a_group(response_cache: Path) -> N
         want = np.flatnonzero(vehicles & into & (PREDICTED == LABELS) & (gray != LABELS))
         assert "right in original, wrong in grayscale" in app.selection.title
         assert np.array_equal(app.selection.ids, want)
-        await pilot.press("x", "x")  # the reverse, then all again
+        await pilot.press("x")  # the reverse
+        assert np.array_equal(app.selection.ids, np.flatnonzero(vehicles & into & (PREDICTED != LABELS)
+                                                                & (gray == LABELS)))
+        await pilot.press("x")  # right in both result sets ('only here' would repeat the pair filters)
+        assert "right in all 2 result sets" in app.selection.title
+        assert np.array_equal(app.selection.ids, np.flatnonzero(vehicles & into & (PREDICTED == LABELS)
+                                                                & (gray == LABELS)))
+        await pilot.press("x", "x")  # wrong in both, then all again
         assert np.array_equal(app.selection.ids, np.flatnonzero(vehicles & into))
         grid = app.samples.grid
         groups = len(grid.items)
@@ -511,7 +518,9 @@ def test_regressions_from_review(response_cache: Path) -> None:
         top = partial(app.model.selections.ranked, "mislabel", "top", np.arange(30))
         app.flow.select(PickedTarget("mislabel", "top", top), now=True)
         ids = app.selection.ids.copy()
-        for _ in range(3):  # all → right/wrong → wrong/right → all: back to where it started
+        modes = app.model.selections.outcome_sets().modes()
+        assert modes == ["all", "right-then-wrong", "wrong-then-right", "right-in-all", "wrong-in-all"]
+        for _ in modes:  # through every filter these two result sets serve, back to where it started
             app.model.selections.cycle_outcome_filter()
             app.flow.reselect()
         assert np.array_equal(app.selection.ids, ids) and app.selection.title == "top"

@@ -187,3 +187,22 @@ def test_block_sums_give_the_response_rows_of_any_window(window: tuple[int, int]
     got = blocked_response_rows(cells, order, edges, channels, sums)
     assert got.shape == want.shape and got.dtype == np.float32
     assert np.allclose(got, want, atol=1e-6)
+
+
+def test_outcome_agreement_across_result_sets() -> None:
+    from blocks_tui.analysis.sample_selection import outcome_agreement
+
+    labels = np.array([0, 1, 2, 3, 4, 5])
+    here = np.array([0, 1, 9, 9, 4, 9])  # right on 0, 1, 4
+    other = np.array([0, 9, 9, 3, 9, 9])  # right on 0, 3
+    third = np.array([0, 9, 9, 3, 4, 9])  # right on 0, 3, 4
+    ids = np.array([5, 4, 3, 2, 1, 0])  # the selection's order is kept
+    sets = [here, other, third]
+    assert outcome_agreement(labels, sets, 0, ids, "right-in-all").tolist() == [0]
+    assert outcome_agreement(labels, sets, 0, ids, "wrong-in-all").tolist() == [5, 2]
+    assert outcome_agreement(labels, sets, 0, ids, "right-only-here").tolist() == [1]
+    assert outcome_agreement(labels, sets, 0, ids, "wrong-only-here").tolist() == [3]
+    assert outcome_agreement(labels, sets, 2, ids, "right-only-here").tolist() == []  # 4 is right here too
+    assert outcome_agreement(labels, sets, 0, np.zeros(0, np.int64), "right-in-all").tolist() == []
+    with pytest.raises(ValueError):
+        outcome_agreement(labels, sets, 0, ids, "right-sometimes")

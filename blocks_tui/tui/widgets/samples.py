@@ -171,6 +171,9 @@ class ThumbGrid(Widget, can_focus=True):
     class OutcomeFilterRequested(Message):
         """``x``: cycle the result-set filter."""
 
+    class OutcomeSetsRequested(Message):
+        """``X``: choose the result sets the filter spans."""
+
     def __init__(self, images: ImageBackend, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.backend = images
@@ -458,6 +461,9 @@ class ThumbGrid(Widget, can_focus=True):
 
     def action_outcome_filter(self) -> None:
         self.post_message(self.OutcomeFilterRequested())
+
+    def action_outcome_sets(self) -> None:
+        self.post_message(self.OutcomeSetsRequested())
 
 
 class SamplePane(Vertical):
