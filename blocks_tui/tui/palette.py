@@ -127,6 +127,11 @@ class Palette:
         """
         return FrameRuns(pairs, width, EMPTY * self.size + EMPTY, self._segments)
 
+    def runs_for(self, runs: "FrameRuns | None", pairs: np.ndarray, width: int) -> "FrameRuns":
+        """``runs`` if they were found at ``width``, else the runs of ``pairs`` found now: what a widget keeps
+        for its frame (it drops them, to None, when the frame changes)."""
+        return runs if runs is not None and runs.width == width else self.runs(pairs, width)
+
 
 class _Segments(dict[int, Segment]):
     """Segments by ``pair * MAX_RUN + length``, each made on first use and then shared.
@@ -169,7 +174,6 @@ class FrameRuns:
         lengths = np.diff(flat, append=rows.size)  # a line's first cell starts a run, so none spans two lines
         keys = rows.ravel()[flat].astype(np.int64) * MAX_RUN + lengths
         self.width = width
-        self.lines = rows.shape[0]
         self._keys: list[int] = keys.tolist()
         self._offsets: list[int] = np.searchsorted(flat, np.arange(rows.shape[0] + 1) * width).tolist()
         self._segments = segments

@@ -3,8 +3,8 @@
 Every selection passes through the pane's right/wrong filter
 (:data:`~blocks_tui.tui.samples.OUTCOME_FILTERS`), which compares the active
 result set with the compared one, or with every chosen result set; only a
-sample asked for by id is shown regardless.  Textual-free: the selection flow hands what these return to the
-pane widget.
+sample asked for by id is shown regardless.  Textual-free: the selection
+flow hands what these return to the pane widget.
 """
 
 from __future__ import annotations

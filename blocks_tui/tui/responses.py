@@ -41,7 +41,6 @@ TOP_SAMPLES = 48
 RESPONSE_LEVELS = 16  # colour steps below the threshold; one more (yellow) at or above it
 
 
-
 @dataclass(frozen=True)
 class Ranking:
     """Neurons ranked by relevance R_G(N) to a group (computed in a worker)."""

@@ -20,7 +20,7 @@ from blocks_tui.analysis.response_view import (
     scaled_cells,
     threshold_levels,
 )
-from blocks_tui.analysis.sample_selection import group_by_class, outcome_change, outcomes
+from blocks_tui.analysis.sample_selection import group_by_class, outcome_agreement, outcomes
 
 from conftest import TINY_CLASS_INDEX, TINY_NODE_NAMES, TINY_PARENT
 
@@ -60,8 +60,9 @@ def test_outcomes_and_changes_between_result_sets() -> None:
     a = np.array([[0, 1], [0, 1], [1, 0], [0, 1]])
     b = np.array([[1, 0], [1, 0], [2, 0], [3, 0]])
     assert outcomes(labels, a, np.arange(4), k=2).tolist() == [0, 1, 2, 2]
-    assert outcome_change(labels, a, b, np.arange(4)).tolist() == [0]  # right in A, wrong in B
-    assert outcome_change(labels, a, b, np.arange(4), right_in_a=False).tolist() == [1, 2, 3]
+    both = [a[:, 0], b[:, 0]]  # each set's top-1
+    assert outcome_agreement(labels, both, 0, np.arange(4), "right-only-here").tolist() == [0]  # right in A only
+    assert outcome_agreement(labels, both, 0, np.arange(4), "wrong-only-here").tolist() == [1, 2, 3]
 
 
 def test_grouping_by_class_keeps_rank_order_and_biggest_first() -> None:
@@ -145,6 +146,18 @@ def test_cell_quantiles_of_a_large_layer_come_from_a_sample() -> None:
     assert table.shape == exact.shape == (2, 512)
     assert np.abs(table - exact).max() < 0.05
     assert np.array_equal(table, cell_quantiles(cells, max_cells=4096))  # a fixed seed: the same every time
+
+
+def test_cell_quantiles_are_the_same_sorted_a_few_channels_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from blocks_tui.analysis import response_view
+
+    cells = np.random.default_rng(8).random((600, 300, 4)).astype(np.float32)
+    for max_cells in (4096, 600 * 4):  # sampled, and exact
+        chunked = cell_quantiles(cells, max_cells=max_cells)
+        monkeypatch.setattr(response_view, "QUANTILE_CHANNELS", 10_000)
+        whole = cell_quantiles(cells, max_cells=max_cells)
+        monkeypatch.undo()
+        assert np.array_equal(chunked, whole)
 
 
 def test_layer_view_node_means_weight_classes_by_their_samples() -> None:

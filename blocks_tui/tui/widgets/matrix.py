@@ -160,8 +160,7 @@ class ConfusionMatrix(ScrollView, can_focus=True):
         if on_cursor:
             strip = palette.strip(self._with_cursor(self._pairs[y].copy(), y), width)
         else:
-            if self._runs is None or self._runs.width != width:
-                self._runs = palette.runs(self._pairs, width)
+            self._runs = palette.runs_for(self._runs, self._pairs, width)
             strip = self._runs.strip(y)
         for x, name in self._labels.get(y, ()):
             strip = _write(strip, x, name, width)

@@ -5,8 +5,9 @@ hierarchy gutter on the left, strips cached per frame.  Above the rows, a
 title line and a strip coloured by each neuron's relevance to the selected
 group (neurons are sorted by it, most relevant on the left).  Cells come
 as ranks among their neuron's cells: below the threshold T they run from
-black to light blue, at or above T they are yellow, as in the paper.  Like the matrix, keys only *ask* (messages); the
-app owns the state and answers with a new drawing.
+black to light blue, at or above T they are yellow, as in the paper.  Like
+the matrix, keys only *ask* (messages); the app owns the state and answers
+with a new drawing.
 """
 
 from __future__ import annotations
@@ -157,8 +158,7 @@ class ResponseMap(ScrollView, can_focus=True):
         if row >= self._pairs.shape[0]:
             return Strip([Segment(" " * width, self.palette.styles[0])], width)
         if not any(self._cursor_halves(row)):
-            if self._runs is None or self._runs.width != width:
-                self._runs = self.palette.runs(self._pairs, width)
+            self._runs = self.palette.runs_for(self._runs, self._pairs, width)
             return self._runs.strip(row)
         pairs = self._pairs[row].copy()
         self._overlay_cursor(pairs, row)
