@@ -73,20 +73,6 @@ def group_by_class(ids: np.ndarray, labels: np.ndarray) -> SampleGroups:
     )
 
 
-def outcome_change(labels: np.ndarray, topk_a: np.ndarray, topk_b: np.ndarray, ids: np.ndarray,
-                   right_in_a: bool = True) -> np.ndarray:
-    """The ids (in their given order) that are top-1 right in result set A and wrong in B, or the reverse.
-
-    "Correct in original but wrong in grayscale" is ``right_in_a=True``
-    with A = original, B = grayscale.
-    """
-    ids = np.asarray(ids, dtype=np.int64)
-    truth = np.asarray(labels)[ids]
-    a = np.asarray(topk_a)[ids, 0] == truth
-    b = np.asarray(topk_b)[ids, 0] == truth
-    return ids[a & ~b] if right_in_a else ids[~a & b]
-
-
 AGREEMENTS = ("right-in-all", "wrong-in-all", "right-only-here", "wrong-only-here")
 """How a sample's top-1 outcome agrees across several result sets (paper §3.4): right in every one, wrong
 in every one, right in the active one only, wrong in the active one only."""

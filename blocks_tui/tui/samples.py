@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from rich.cells import cell_len
 
-from ..analysis.sample_selection import AGREEMENTS, OUTCOMES, SampleGroups, outcome_agreement, outcome_change, outcomes
+from ..analysis.sample_selection import AGREEMENTS, OUTCOMES, SampleGroups, outcome_agreement, outcomes
 
 OUTCOME_MARK = dict(zip(OUTCOMES, ("✓", "≈", "✗")))
 """How the pane marks an outcome: top-1 right, in the top 5, wrong."""
@@ -163,12 +163,12 @@ def filter_outcomes(selection: Selection, mode: str, sets: OutcomeSets) -> Selec
     (:data:`OUTCOME_FILTERS`); unchanged for ``all`` or a mode these sets cannot serve."""
     if mode == "all" or mode not in sets.modes():
         return selection
-    if mode in PAIR_FILTERS:
+    names, agreement = sets.chosen, mode
+    if mode in PAIR_FILTERS:  # the agreement of two sets: right (or wrong) only in the active one
         assert sets.compare is not None
-        ids = outcome_change(sets.labels, sets.predicted(sets.active)[:, None], sets.predicted(sets.compare)[:, None],
-                             selection.ids, right_in_a=mode == "right-then-wrong")
-    else:
-        ids = outcome_agreement(sets.labels, [sets.predicted(name) for name in sets.chosen], 0, selection.ids, mode)
+        names = (sets.active, sets.compare)
+        agreement = "right-only-here" if mode == "right-then-wrong" else "wrong-only-here"
+    ids = outcome_agreement(sets.labels, [sets.predicted(name) for name in names], 0, selection.ids, agreement)
     return replace(selection, title=f"{selection.title} · {sets.words(mode)}", ids=ids)
 
 

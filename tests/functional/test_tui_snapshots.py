@@ -102,3 +102,9 @@ def test_outliers_panel_200x60(snap_compare: Any, viewer: Any) -> None:
 def test_find_lists_classes_and_groups_as_you_type_80x24(snap_compare: Any, viewer: Any) -> None:
     """`/` and "an": anemone first (a prefix), then the names holding "an", then letters in order."""
     assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_settle, press=["slash", "a", "n"])
+
+
+def test_result_sets_dialog_over_the_pane_80x24(snap_compare: Any, viewer: Any) -> None:
+    """`X` in the sample pane: the demo's nine result sets, every one ticked, the active one marked."""
+    assert snap_compare(viewer(), terminal_size=(80, 24), run_before=_after_keys,
+                        press=["W", "j", "w", "w", "x", "X"])
