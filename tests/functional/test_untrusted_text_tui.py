@@ -69,6 +69,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int | No
         press("escape", "W", "j", "l", "j", "j")  # the tree: every node name, the header's zoom path
         press("enter", "f", until=b"Filter the matrix")  # zoomed; filter: result-set names in pickers
         press("escape", "C", until=b"Compare result sets")  # compare: result sets, node names
+        press("escape", "w", "w", "X", until=b"Right/wrong across which result sets?")  # the result-set ticks
         press("escape", "q")
         code = session.close(timeout=20)
     return session.recording.data, code
@@ -88,6 +89,8 @@ def test_names_notes_and_attributes_are_shown_escaped(recording: tuple[bytes, in
     assert b"\\e]52;c;ZXZpbA==\\x07cat\\e]0;pwned\\x07[/][link=" in shown  # a triage row: no MarkupError
     assert b"\\e]52;c;ZXZpbA==\\x07vehicles\\e]0;pwned" in shown  # the compare table's node names
     assert b"\\e]52;c;ZXZpbA==layer\\e]0;pwned" in shown  # the response map (Rich's Text drops the BEL itself)
+    ticks = shown[shown.rindex(b"Right/wrong across which result sets?"):]  # the X dialog, drawn last
+    assert b"\\e]52;c;ZXZpbA==\\x07result\\e]0;pwned" in ticks  # its result-set names, every tag literal
 
 
 def test_no_escape_sequence_from_the_data_reaches_the_terminal(recording: tuple[bytes, int | None]) -> None:
