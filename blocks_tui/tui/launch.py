@@ -8,7 +8,7 @@ from pathlib import Path
 from ..atomic import atomic_write_bytes
 from ..cache import open_cache
 from ..errors import BlocksError
-from .layer_budget import LAYER_BUDGET
+from .layer_budget import LAYER_BUDGET, give_back_dropped_layers
 
 
 def terminal_problem() -> str | None:
@@ -40,6 +40,7 @@ def view(path: Path, result: str | None = None, images: str = "auto", layer_budg
         from .model import ViewerModel
 
         backend = choose_backend(images)  # before Textual starts: its probes read the terminal's answers
+        give_back_dropped_layers()
         BlocksApp(ViewerModel.open(cache, result), images=backend, layer_budget=layer_budget).run()
     return 0
 
