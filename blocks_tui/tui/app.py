@@ -61,6 +61,9 @@ FEATURES = {"navigation": Navigation, "results": ResultSets, "blocks": BlockTool
 """The features an app key may name in ``route('feature.method', ...)``."""
 
 
+ONE_RESULT_SET = Text("only one result set: nothing to compare outcomes with", style="yellow")
+
+
 class BlocksApp(App[None]):
     """The viewer.  Give it a model (``ViewerModel.open(cache)``); the CLI does."""
 
@@ -212,8 +215,8 @@ class BlocksApp(App[None]):
 
     def on_thumb_grid_outcome_filter_requested(self, message: ThumbGrid.OutcomeFilterRequested) -> None:
         selections = self.model.selections
-        if len(selections.outcome_sets().modes()) == 1:
-            self.status.say(Text("only one result set: nothing to compare outcomes with", style="yellow"))
+        if len(selections.outcome_sets().modes()) == 1:  # a second result set is always the compared one
+            self.status.say(ONE_RESULT_SET)
             return
         selections.cycle_outcome_filter()
         self.flow.reselect()
@@ -221,7 +224,7 @@ class BlocksApp(App[None]):
     def on_thumb_grid_outcome_sets_requested(self, message: ThumbGrid.OutcomeSetsRequested) -> None:
         names = list(self.model.cache.result_names)
         if len(names) < 2:
-            self.status.say(Text("only one result set: nothing to compare outcomes with", style="yellow"))
+            self.status.say(ONE_RESULT_SET)
             return
         sets = self.model.selections.outcome_sets()
 

@@ -75,3 +75,28 @@ def test_x_filters_by_outcome_across_every_result_set_and_x_chooses_them(demo_ca
         assert app.model.selections.chosen_sets is None
 
     run_app(demo_cache, script, size=(120, 40))
+
+
+def test_with_one_result_set_x_and_x_say_there_is_nothing_to_compare(tmp_path: Path) -> None:
+    from blocks_tui.cache import CacheWriter
+
+    from conftest import TINY_CLASS_INDEX, TINY_CLASSES, TINY_NODE_NAMES, TINY_PARENT
+    from viewer_harness import ORIGINAL, fake_topk
+
+    labels = np.repeat(np.arange(5), 6)
+    path = tmp_path / "one.h5"
+    with CacheWriter(path, config={}) as w:
+        w.write_classes(TINY_CLASSES)
+        w.write_hierarchy(TINY_NODE_NAMES, TINY_PARENT, TINY_CLASS_INDEX, source="file")
+        w.write_samples(labels, [f"s{i}" for i in range(30)], np.zeros((30, 48, 48, 3), dtype=np.uint8))
+        w.write_result_set("original", *fake_topk(np.array(ORIGINAL).ravel(), labels, 0.95))
+
+    async def script(app: BlocksApp, pilot: Pilot) -> None:
+        await pilot.press("W", "w", "w")  # tree, matrix, samples
+        assert app.focused is app.samples.grid
+        for key in ("x", "X"):
+            await pilot.press(key)
+            assert "only one result set" in str(app.status.render())
+            assert not isinstance(app.screen, ResultSetsDialog) and app.model.selections.outcome_filter == "all"
+
+    run_app(path, script, size=(120, 40))
