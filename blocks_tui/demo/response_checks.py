@@ -39,8 +39,7 @@ def group_contrasts(cache: Cache, threshold: float, depths: tuple[int, ...] = (1
     """Every layer × every inner group at ``depths``: its most relevant neuron's yellow shares."""
     tree = Tree.from_hierarchy(cache.hierarchy)
     labels = np.asarray(cache.labels, dtype=np.int64)
-    depth_of = {node: len(tree.path(node)) - 1 for node in tree.preorder()}
-    groups = [(g, depth_of[g]) for g in tree.preorder() if depth_of[g] in depths and not tree.is_leaf(g)]
+    groups = [(g, int(tree.depth[g])) for g in tree.preorder() if tree.depth[g] in depths and not tree.is_leaf(g)]
     out = []
     for name in cache.layer_names:
         layer = cache.layer(name)

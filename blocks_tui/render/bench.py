@@ -62,9 +62,9 @@ def render_contrasts(console: Console, result: DemoBench) -> None:
 
     layers = list(dict.fromkeys(c.layer for c in result.contrasts))
     groups = list(dict.fromkeys(c.group for c in result.contrasts))
-    table = Table(title=f"response map at T = {DEFAULT_THRESHOLD:g}: yellow share on a group's rows / elsewhere, for the "
-                  f"group's most relevant neuron (goal >= {CONTRAST_GOAL:g}x at {layers[-1] if layers else '-'})",
-                  title_justify="left")
+    goal = f"goal >= {CONTRAST_GOAL:g}x at {layers[-1] if layers else '-'}"
+    table = Table(title=f"response map at T = {DEFAULT_THRESHOLD:g}: yellow share on a group's rows / elsewhere, "
+                  f"for the group's most relevant neuron ({goal})", title_justify="left")
     table.add_column("group")
     for layer in layers:
         table.add_column(layer, justify="right")

@@ -254,17 +254,21 @@ class DemoSpec:
         return np.sort(self.tree.classes_of(node_id))
 
     @functools.cached_property
+    def parent_of_class(self) -> np.ndarray:
+        """For each class, the hierarchy node its leaf hangs from."""
+        return self.tree.parent[self.tree.leaf_of_class()]
+
+    @functools.cached_property
     def siblings_of_class(self) -> tuple[np.ndarray, ...]:
         """For each class, the other classes under its parent node, sorted."""
-        parent = self.tree.parent[self.tree.leaf_of_class()]
+        parent = self.parent_of_class
         return tuple(np.flatnonzero((parent == parent[c]) & (np.arange(self.n_classes) != c))
                      for c in range(self.n_classes))
 
     @functools.cached_property
     def cousins_of_class(self) -> tuple[np.ndarray, ...]:
         """For each class, the classes of its top-level group under another parent, sorted."""
-        parent = self.tree.parent[self.tree.leaf_of_class()]
-        top = self.top_level_of_class
+        parent, top = self.parent_of_class, self.top_level_of_class
         return tuple(np.flatnonzero((top == top[c]) & (parent != parent[c])) for c in range(self.n_classes))
 
     @functools.cached_property

@@ -110,7 +110,7 @@ def test_planted_label_noise_rate_and_flips_go_to_siblings_and_some_cousins(spec
     np.testing.assert_array_equal(split.labels != split.true_labels, split.flipped)
     top = spec.top_level_of_class
     assert (top[split.labels] == top[split.true_labels]).all()  # never across the top level
-    parent = spec.tree.parent[spec.tree.leaf_of_class()]
+    parent = spec.parent_of_class
     sibling = (parent[split.labels] == parent[split.true_labels])[split.flipped]
     assert 0.6 <= sibling.mean() <= 0.95  # siblings mostly, cousins (COUSIN_FLIP_SHARE) sometimes
     assert spec.siblings_of_class[spec.class_id("triangle")].tolist() == [spec.class_id("square")]
